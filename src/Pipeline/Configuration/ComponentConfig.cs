@@ -1,0 +1,47 @@
+namespace Collector.Pipeline.Configuration;
+
+/// <summary>
+/// Base of every component's typed config. Properties are bound from YAML by their snake_case
+/// names (MaxRecvMsgSizeMib &lt;- max_recv_msg_size_mib); unknown keys are errors. Defaults come
+/// from the factory's CreateDefaultConfig; checks live in <see cref="Validate"/>.
+/// </summary>
+public abstract class ComponentConfig
+{
+    /// <summary>Adds every problem found; paths are relative to this component's YAML node.</summary>
+    public virtual void Validate(ConfigErrors errors)
+    {
+    }
+}
+
+/// <summary>Collects every config error with its YAML path, so all are reported at once.</summary>
+public sealed class ConfigErrors
+{
+    private readonly List<string> _errors;
+    private readonly string _prefix;
+
+    public ConfigErrors()
+        : this([], string.Empty)
+    {
+    }
+
+    private ConfigErrors(List<string> errors, string prefix)
+    {
+        _errors = errors;
+        _prefix = prefix;
+    }
+
+    public IReadOnlyList<string> All => _errors;
+
+    public bool HasErrors => _errors.Count > 0;
+
+    public string Path => _prefix;
+
+    /// <summary>A view whose paths are nested under <paramref name="key"/>; errors land in the same list.</summary>
+    public ConfigErrors At(string key) => new(_errors, Join(_prefix, key));
+
+    public void Add(string message) => _errors.Add(_prefix.Length == 0 ? message : $"{_prefix}: {message}");
+
+    public void Add(string key, string message) => At(key).Add(message);
+
+    private static string Join(string prefix, string key) => prefix.Length == 0 ? key : $"{prefix}.{key}";
+}

@@ -1,0 +1,37 @@
+using Google.Protobuf;
+
+namespace Collector.Pipeline.Export;
+
+public enum ExportOutcome
+{
+    Success,
+
+    /// <summary>Worth another attempt (throttled, unavailable, timed out).</summary>
+    Retryable,
+
+    /// <summary>Never retried: bad data or rejected credentials. Dropped, logged once per cause, counted.</summary>
+    Permanent,
+}
+
+/// <summary>What one send attempt to a backend came to.</summary>
+public readonly record struct ExportResult(ExportOutcome Outcome, string? Error = null, TimeSpan? RetryAfter = null, long RejectedItems = 0)
+{
+    public static ExportResult Success => new(ExportOutcome.Success);
+
+    public static ExportResult Retryable(string error, TimeSpan? retryAfter = null) => new(ExportOutcome.Retryable, error, retryAfter);
+
+    public static ExportResult Permanent(string error) => new(ExportOutcome.Permanent, error);
+
+    /// <summary>Accepted, but the backend rejected part of it (partial_success): that part is permanent.</summary>
+    public static ExportResult Partial(long rejectedItems, string error) => new(ExportOutcome.Success, error, null, rejectedItems);
+}
+
+/// <summary>
+/// The backend-specific part of an exporter: one attempt to deliver one batch. Retry, timeout,
+/// queueing and spooling are the exporter helper's job, not the sender's.
+/// </summary>
+public interface IExportSender<T>
+    where T : class, IMessage<T>
+{
+    Task<ExportResult> SendAsync(Batch<T> batch, CancellationToken cancellationToken);
+}
