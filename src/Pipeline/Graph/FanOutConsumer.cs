@@ -1,0 +1,47 @@
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+
+namespace Collector.Pipeline.Graph;
+
+/// <summary>
+/// Hands every batch to every exporter of a pipeline. Exporters only enqueue, so one slow
+/// exporter never blocks another. Consumers that mutate get their own deep copy.
+/// </summary>
+internal sealed class FanOutConsumer<T>(IReadOnlyList<IConsumer<T>> consumers) : IConsumer<T>
+    where T : class, IMessage<T>
+{
+    public bool MutatesData => false;
+
+    public async ValueTask ConsumeAsync(Batch<T> batch, CancellationToken cancellationToken)
+    {
+        if (consumers.Count == 1)
+        {
+            await consumers[0].ConsumeAsync(batch, cancellationToken);
+            return;
+        }
+
+        batch.AddAckHolders(consumers.Count - 1);
+        for (var i = 0; i < consumers.Count; i++)
+        {
+            var consumer = consumers[i];
+            // Non-mutating exporters share one batch; each mutating one gets its own copy.
+            var copy = consumer.MutatesData ? Clone(batch) : batch;
+            await consumer.ConsumeAsync(copy, cancellationToken);
+        }
+    }
+
+    private static Batch<T> Clone(Batch<T> batch)
+    {
+        var resources = new RepeatedField<T>();
+        foreach (var r in batch.Resources)
+        {
+            resources.Add(r.Clone());
+        }
+
+        return new Batch<T>(resources, batch.ItemCount, batch.ByteSize, batch.ClientAddress)
+        {
+            ReceivedAt = batch.ReceivedAt,
+            Acks = batch.Acks,
+        };
+    }
+}

@@ -1,0 +1,166 @@
+using Collector.Pipeline;
+using Collector.Pipeline.Telemetry;
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+
+namespace Collector.Processors.Batch;
+
+/// <summary>
+/// Merges incoming batches until send_batch_size items or timeout, and splits anything over
+/// send_batch_max_size. Pending data is bounded by send_batch_size plus one incoming batch;
+/// sending happens in the caller's flow (downstream exporters only enqueue), a timer loop sends
+/// what waited too long.
+/// </summary>
+internal sealed class BatchProcessor<T> : IProcessor<T>
+    where T : class, IMessage<T>
+{
+    private readonly BatchConfig _config;
+    private readonly IConsumer<T> _next;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly SemaphoreSlim _firstItem = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Counter _sizeTriggers;
+    private readonly Counter _timeoutTriggers;
+    private Batch<T>? _pending;
+    private DateTime _pendingSince;
+    private Task _timerLoop = Task.CompletedTask;
+    private bool _stopped;
+
+    public BatchProcessor(ComponentContext context, BatchConfig config, IConsumer<T> next)
+    {
+        _config = config;
+        _next = next;
+        var labels = new[] { ("processor", context.Id.ToString()), ("pipeline", context.PipelineId) };
+        _sizeTriggers = context.Metrics.Counter("collector_processor_batch_batch_send_size_trigger_send_total", "Batches sent because they reached send_batch_size.", labels);
+        _timeoutTriggers = context.Metrics.Counter("collector_processor_batch_timeout_trigger_send_total", "Batches sent because their timeout elapsed.", labels);
+    }
+
+    public bool MutatesData => false;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _timerLoop = Task.Run(TimerLoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async ValueTask ConsumeAsync(Batch<T> batch, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_pending is null)
+            {
+                _pending = batch;
+                _pendingSince = DateTime.UtcNow;
+                if (_firstItem.CurrentCount == 0)
+                {
+                    _firstItem.Release();
+                }
+            }
+            else
+            {
+                _pending.Resources.AddRange(batch.Resources);
+                _pending.ItemCount += batch.ItemCount;
+                _pending.ByteSize += batch.ByteSize;
+                _pending.TakeAcks(batch);
+            }
+
+            if (_config.SendBatchSize > 0 && _pending.ItemCount >= _config.SendBatchSize)
+            {
+                _sizeTriggers.Increment();
+                await SendPendingAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Sends everything pending, in pieces of at most send_batch_max_size items. Caller holds the lock.</summary>
+    private async ValueTask SendPendingAsync(CancellationToken cancellationToken)
+    {
+        var pending = _pending;
+        _pending = null;
+        if (pending is null || pending.ItemCount == 0)
+        {
+            pending?.CompleteAcks();
+            return;
+        }
+
+        var max = _config.SendBatchMaxSize;
+        while (max > 0 && pending.ItemCount > max)
+        {
+            var part = SignalOps<T>.Instance.SplitOff(pending.Resources, max, out var moved);
+            pending.ItemCount -= moved;
+            var piece = new Batch<T>(part, moved) { ReceivedAt = pending.ReceivedAt, Acks = pending.Acks is null ? null : [.. pending.Acks] };
+            piece.AddAckHolders(1);
+            await _next.ConsumeAsync(piece, cancellationToken);
+        }
+
+        await _next.ConsumeAsync(pending, cancellationToken);
+    }
+
+    private async Task TimerLoopAsync()
+    {
+        var token = _stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                await _firstItem.WaitAsync(token);
+                while (true)
+                {
+                    TimeSpan wait;
+                    await _lock.WaitAsync(token);
+                    try
+                    {
+                        if (_pending is null)
+                        {
+                            break;
+                        }
+
+                        wait = _pendingSince + _config.Timeout - DateTime.UtcNow;
+                        if (wait <= TimeSpan.Zero)
+                        {
+                            _timeoutTriggers.Increment();
+                            await SendPendingAsync(token);
+                            break;
+                        }
+                    }
+                    finally
+                    {
+                        _lock.Release();
+                    }
+
+                    await Task.Delay(wait, token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Shutdown: the final flush happens in ShutdownAsync.
+        }
+    }
+
+    public async Task ShutdownAsync(CancellationToken cancellationToken)
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        await _stop.CancelAsync();
+        await _timerLoop;
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            await SendPendingAsync(cancellationToken);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+}

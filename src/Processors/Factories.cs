@@ -1,0 +1,13 @@
+using Collector.Pipeline;
+
+namespace Collector.Processors;
+
+/// <summary>Every processor factory of this assembly, for the collector's registry.</summary>
+public static class ProcessorFactories
+{
+    public static IEnumerable<IComponentFactory> All() =>
+    [
+        new Batch.BatchFactory(),
+        new MemoryLimiter.MemoryLimiterFactory(),
+    ];
+}

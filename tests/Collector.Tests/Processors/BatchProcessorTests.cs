@@ -1,0 +1,99 @@
+using Collector.Pipeline;
+using Collector.Processors.Batch;
+using Collector.Tests.TestSupport;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Collector.Tests.Processors;
+
+public sealed class BatchProcessorTests
+{
+    private static BatchProcessor<ResourceSpans> Create(BatchConfig config, RecordingConsumer<ResourceSpans> sink) =>
+        new(TestData.Context("batch"), config, sink);
+
+    [Test]
+    public async Task Sends_when_send_batch_size_is_reached_without_waiting_for_the_timeout()
+    {
+        var sink = new RecordingConsumer<ResourceSpans>();
+        var processor = Create(new BatchConfig { SendBatchSize = 10, Timeout = TimeSpan.FromMinutes(5) }, sink);
+        await processor.StartAsync(CancellationToken.None);
+
+        for (var i = 0; i < 4; i++)
+        {
+            await processor.ConsumeAsync(TestData.SpanBatch(1, 1, 3), CancellationToken.None);
+        }
+
+        Assert.That(sink.Batches, Has.Count.EqualTo(1), "12 items >= 10 triggers one send");
+        Assert.That(sink.Batches[0].ItemCount, Is.EqualTo(12));
+        await processor.ShutdownAsync(CancellationToken.None);
+    }
+
+    [Test]
+    public async Task Sends_a_partial_batch_after_the_timeout()
+    {
+        var sink = new RecordingConsumer<ResourceSpans>();
+        var processor = Create(new BatchConfig { SendBatchSize = 1000, Timeout = TimeSpan.FromMilliseconds(100) }, sink);
+        await processor.StartAsync(CancellationToken.None);
+        var started = DateTime.UtcNow;
+
+        await processor.ConsumeAsync(TestData.SpanBatch(1, 1, 3), CancellationToken.None);
+        await Poll.UntilAsync(() => sink.Batches.Count == 1, TimeSpan.FromSeconds(5), "the timeout send");
+
+        Assert.That(DateTime.UtcNow - started, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(90)));
+        Assert.That(sink.ItemCount, Is.EqualTo(3));
+        await processor.ShutdownAsync(CancellationToken.None);
+    }
+
+    [Test]
+    public async Task Splits_batches_larger_than_send_batch_max_size_and_loses_nothing()
+    {
+        var sink = new RecordingConsumer<ResourceSpans>();
+        var processor = Create(new BatchConfig { SendBatchSize = 50, SendBatchMaxSize = 60, Timeout = TimeSpan.FromMinutes(5) }, sink);
+        await processor.StartAsync(CancellationToken.None);
+        var input = TestData.SpanBatch(2, 3, 25);
+        var sent = TestData.SpanNames([input]);
+
+        await processor.ConsumeAsync(input, CancellationToken.None);
+
+        Assert.That(sink.Batches.Select(b => b.ItemCount), Is.EqualTo(new[] { 60, 60, 30 }));
+        Assert.That(sink.Batches.All(b => SignalOps<ResourceSpans>.Instance.CountItems(b.Resources) == b.ItemCount));
+        Assert.That(TestData.SpanNames(sink.Batches), Is.EqualTo(sent));
+        await processor.ShutdownAsync(CancellationToken.None);
+    }
+
+    [Test]
+    public async Task Shutdown_flushes_what_is_pending()
+    {
+        var sink = new RecordingConsumer<ResourceSpans>();
+        var processor = Create(new BatchConfig { SendBatchSize = 1000, Timeout = TimeSpan.FromMinutes(5) }, sink);
+        await processor.StartAsync(CancellationToken.None);
+        await processor.ConsumeAsync(TestData.SpanBatch(1, 1, 7), CancellationToken.None);
+
+        await processor.ShutdownAsync(CancellationToken.None);
+        await processor.ShutdownAsync(CancellationToken.None);
+
+        Assert.That(sink.ItemCount, Is.EqualTo(7));
+    }
+
+    [Test]
+    public async Task Merged_and_split_batches_settle_every_client_ack_exactly_when_all_parts_are_delivered()
+    {
+        var sink = new RecordingConsumer<ResourceSpans>();
+        var processor = Create(new BatchConfig { SendBatchSize = 10, SendBatchMaxSize = 10, Timeout = TimeSpan.FromMinutes(5) }, sink);
+        await processor.StartAsync(CancellationToken.None);
+        var first = TestData.SpanBatch(1, 1, 4);
+        var second = TestData.SpanBatch(1, 1, 15);
+        var ack1 = new DeliveryAck();
+        var ack2 = new DeliveryAck();
+        first.Acks = [ack1];
+        second.Acks = [ack2];
+
+        await processor.ConsumeAsync(first, CancellationToken.None);
+        Assert.That(ack1.Task.IsCompleted, Is.False, "still pending in the batch");
+        await processor.ConsumeAsync(second, CancellationToken.None);
+
+        Assert.That(await ack1.Task.WaitAsync(TimeSpan.FromSeconds(5)), Is.Null);
+        Assert.That(await ack2.Task.WaitAsync(TimeSpan.FromSeconds(5)), Is.Null);
+        Assert.That(sink.ItemCount, Is.EqualTo(19));
+        await processor.ShutdownAsync(CancellationToken.None);
+    }
+}
