@@ -2,5 +2,5 @@ namespace Collector;
 
 internal static class Program
 {
-    public static int Main(string[] args) => args.Length >= 0 ? 0 : 1;
+    public static Task<int> Main(string[] args) => Cli.RunAsync(args, Console.Out, Console.Error);
 }

@@ -1,0 +1,121 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using Collector.Pipeline.Configuration;
+
+namespace Collector;
+
+/// <summary>
+/// <c>collector --config FILE</c> runs until SIGINT/SIGTERM, then drains within
+/// service.shutdown_timeout; <c>collector validate --config FILE</c> checks and lists every error.
+/// </summary>
+internal static class Cli
+{
+    public const int ExitOk = 0;
+    public const int ExitRuntimeError = 1;
+    public const int ExitConfigError = 2;
+    public const int ExitUsage = 64;
+
+    private const string Usage = """
+        Usage:
+          collector --config FILE            run the collector until SIGINT/SIGTERM
+          collector validate --config FILE   check the config, list every error, exit non-zero on any
+          collector --help | --version
+
+        Config: OpenTelemetry Collector shape (receivers, processors, exporters, extensions, service).
+        ${env:NAME} and ${env:NAME:-default} expand from the environment.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var validateOnly = false;
+        string? configPath = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "-h" or "--help" or "help":
+                    await stdout.WriteLineAsync(Usage);
+                    return ExitOk;
+                case "-v" or "--version" or "version":
+                    await stdout.WriteLineAsync($"collector {Version}");
+                    return ExitOk;
+                case "validate" when i == 0:
+                    validateOnly = true;
+                    break;
+                case "--config" or "-c" when i + 1 < args.Length:
+                    configPath = args[++i];
+                    break;
+                default:
+                    if (args[i].StartsWith("--config=", StringComparison.Ordinal))
+                    {
+                        configPath = args[i]["--config=".Length..];
+                        break;
+                    }
+
+                    await stderr.WriteLineAsync($"unknown argument '{args[i]}'\n\n{Usage}");
+                    return ExitUsage;
+            }
+        }
+
+        if (configPath is null)
+        {
+            await stderr.WriteLineAsync($"--config FILE is required\n\n{Usage}");
+            return ExitUsage;
+        }
+
+        var registry = CollectorComponents.CreateRegistry();
+        var loaded = ConfigLoader.LoadFile(configPath, registry);
+        if (!loaded.Ok)
+        {
+            await stderr.WriteLineAsync($"{configPath}: {loaded.Errors.Count} config error(s):");
+            foreach (var error in loaded.Errors)
+            {
+                await stderr.WriteLineAsync($"  {error}");
+            }
+
+            return ExitConfigError;
+        }
+
+        if (validateOnly)
+        {
+            await stdout.WriteLineAsync($"{configPath}: configuration is valid ({loaded.Config!.Service.Pipelines.Count} pipelines)");
+            return ExitOk;
+        }
+
+        return await RunUntilSignalAsync(loaded.Config!, registry);
+    }
+
+    private static async Task<int> RunUntilSignalAsync(CollectorConfig config, ComponentRegistry registry)
+    {
+        using var logger = Logging.Create(config.Service.Telemetry);
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            logger.Information("Received {Signal}: shutting down", context.Signal);
+            stop.TrySetResult();
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+
+        await using var host = new CollectorHost(config, registry, logger);
+        try
+        {
+            await host.StartAsync(CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.Fatal("Collector failed to start: {Error}", e.Message);
+            await host.StopAsync(config.Service.ShutdownTimeout);
+            return ExitRuntimeError;
+        }
+
+        await stop.Task;
+        await host.StopAsync(config.Service.ShutdownTimeout);
+        return ExitOk;
+    }
+
+    private static string Version =>
+        typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+}
