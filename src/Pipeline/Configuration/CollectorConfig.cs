@@ -39,6 +39,9 @@ public sealed class TelemetryConfig
 
     /// <summary>service.telemetry.metrics.endpoint (Prometheus /metrics); null disables it.</summary>
     public string? MetricsEndpoint { get; init; } = "localhost:8888";
+
+    /// <summary>service.telemetry.metrics.level: none | basic | normal | detailed (as in the OpenTelemetry Collector).</summary>
+    public string MetricsLevel { get; init; } = "normal";
 }
 
 /// <summary>A pipeline id as written in YAML: <c>traces</c> or <c>traces/name</c>.</summary>

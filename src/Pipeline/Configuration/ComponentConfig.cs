@@ -18,16 +18,18 @@ public sealed class ConfigErrors
 {
     private readonly List<string> _errors;
     private readonly string _prefix;
+    private readonly Func<string, string>? _redact;
 
     public ConfigErrors()
-        : this([], string.Empty)
+        : this([], string.Empty, null)
     {
     }
 
-    private ConfigErrors(List<string> errors, string prefix)
+    private ConfigErrors(List<string> errors, string prefix, Func<string, string>? redact)
     {
         _errors = errors;
         _prefix = prefix;
+        _redact = redact;
     }
 
     public IReadOnlyList<string> All => _errors;
@@ -37,9 +39,23 @@ public sealed class ConfigErrors
     public string Path => _prefix;
 
     /// <summary>A view whose paths are nested under <paramref name="key"/>; errors land in the same list.</summary>
-    public ConfigErrors At(string key) => new(_errors, Join(_prefix, key));
+    public ConfigErrors At(string key) => new(_errors, Join(_prefix, key), _redact);
 
-    public void Add(string message) => _errors.Add(_prefix.Length == 0 ? message : $"{_prefix}: {message}");
+    /// <summary>
+    /// A view that passes every message (not the path) through <paramref name="redact"/>: the loader
+    /// uses it so that component-written messages cannot print values that came from the environment.
+    /// </summary>
+    internal ConfigErrors Redacting(Func<string, string> redact) => new(_errors, _prefix, redact);
+
+    public void Add(string message)
+    {
+        if (_redact is not null)
+        {
+            message = _redact(message);
+        }
+
+        _errors.Add(_prefix.Length == 0 ? message : $"{_prefix}: {message}");
+    }
 
     public void Add(string key, string message) => At(key).Add(message);
 
