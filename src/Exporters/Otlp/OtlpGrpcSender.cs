@@ -1,0 +1,61 @@
+using Collector.Exporters.Shared;
+using Collector.Pipeline;
+using Collector.Pipeline.Export;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Collector.Exporters.Otlp;
+
+/// <summary>
+/// One OTLP/gRPC Export call per attempt. Failures surface as <see cref="RpcException"/>s, which
+/// the exporter helper classifies (status code, RetryInfo trailer).
+/// </summary>
+internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
+    where T : class, IMessage<T>
+{
+    /// <summary>grpc-dotnet reads this call header to pick the request compression; it is not sent as is.</summary>
+    private const string CompressionHeader = "grpc-internal-encoding-request";
+
+    private readonly GrpcChannel _channel;
+    private readonly Func<IMessage, CallOptions, Task<PartialSuccess>> _export;
+    private readonly KeyValuePair<string, string>[] _headers;
+    private readonly bool _gzip;
+
+    public OtlpGrpcSender(OtlpExporterConfig config)
+    {
+        if (!Pipeline.Configuration.Endpoint.TryParseTarget(config.Endpoint, defaultTls: false, out var target))
+        {
+            throw new ArgumentException($"invalid endpoint '{config.Endpoint}'", nameof(config));
+        }
+
+        _channel = GrpcChannel.ForAddress(new Uri(target.GetLeftPart(UriPartial.Authority)), new GrpcChannelOptions
+        {
+            HttpHandler = ExporterHttpHandler.Create(config.Tls),
+            DisposeHttpClient = true,
+        });
+        _export = OtlpSignal<T>.Instance.CreateGrpcExport(_channel.CreateCallInvoker());
+        _headers = [.. config.Headers];
+        _gzip = config.Compression == OtlpCompression.Gzip;
+    }
+
+    public async Task<ExportResult> SendAsync(Batch<T> batch, CancellationToken cancellationToken)
+    {
+        var metadata = new Metadata();
+        foreach (var (key, value) in _headers)
+        {
+            metadata.Add(key, value);
+        }
+
+        if (_gzip)
+        {
+            metadata.Add(CompressionHeader, "gzip");
+        }
+
+        var request = SignalOps<T>.Instance.CreateRequest(batch.Resources);
+        var partial = await _export(request, new CallOptions(metadata, cancellationToken: cancellationToken));
+        return partial.ToResult();
+    }
+
+    public void Dispose() => _channel.Dispose();
+}

@@ -1,0 +1,110 @@
+using Collector.Pipeline;
+using Collector.Pipeline.Export;
+using Collector.Pipeline.Otlp;
+using Google.Protobuf;
+using Grpc.Core;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
+using OpenTelemetry.Proto.Collector.Trace.V1;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Collector.Exporters.Shared;
+
+/// <summary>The partial_success of an Export*ServiceResponse, whatever the signal.</summary>
+internal readonly record struct PartialSuccess(long Rejected, string? ErrorMessage)
+{
+    public static PartialSuccess None => default;
+
+    public ExportResult ToResult() =>
+        Rejected > 0 || !string.IsNullOrEmpty(ErrorMessage)
+            ? ExportResult.Partial(Rejected, string.IsNullOrEmpty(ErrorMessage) ? "partial_success without a message" : ErrorMessage)
+            : ExportResult.Success;
+}
+
+/// <summary>
+/// What the OTLP exporters need per signal beyond <see cref="SignalOps{T}"/>: the HTTP path, the
+/// response type (for partial_success) and the gRPC service.
+/// </summary>
+internal abstract class OtlpSignal<T>
+    where T : class, IMessage<T>
+{
+    public static OtlpSignal<T> Instance { get; } = Create();
+
+    /// <summary>Path appended to otlphttp's base endpoint ("v1/traces").</summary>
+    public abstract string HttpPath { get; }
+
+    /// <summary>Reads partial_success from a response body in the response's encoding.</summary>
+    public abstract PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json);
+
+    /// <summary>The Export call of the signal's gRPC service on <paramref name="invoker"/>.</summary>
+    public abstract Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker);
+
+    private static OtlpSignal<T> Create()
+    {
+        object binding = typeof(T) switch
+        {
+            var t when t == typeof(ResourceSpans) => new TracesSignal(),
+            var t when t == typeof(ResourceMetrics) => new MetricsSignal(),
+            var t when t == typeof(ResourceLogs) => new LogsSignal(),
+            _ => throw new NotSupportedException($"No OTLP signal for {typeof(T).Name}"),
+        };
+        return (OtlpSignal<T>)binding;
+    }
+
+    protected static TResponse Parse<TResponse>(ReadOnlySpan<byte> body, bool json, MessageParser<TResponse> parser)
+        where TResponse : IMessage<TResponse>, new() =>
+        json ? OtlpJson.Parse(body, parser) : parser.ParseFrom(body);
+}
+
+internal sealed class TracesSignal : OtlpSignal<ResourceSpans>
+{
+    public override string HttpPath => "v1/traces";
+
+    public override PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json) =>
+        Parse(body, json, ExportTraceServiceResponse.Parser).PartialSuccess is { } p ? new(p.RejectedSpans, p.ErrorMessage) : PartialSuccess.None;
+
+    public override Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker)
+    {
+        var client = new TraceService.TraceServiceClient(invoker);
+        return async (request, options) =>
+            (await client.ExportAsync((ExportTraceServiceRequest)request, options)).PartialSuccess is { } p
+                ? new(p.RejectedSpans, p.ErrorMessage)
+                : PartialSuccess.None;
+    }
+}
+
+internal sealed class MetricsSignal : OtlpSignal<ResourceMetrics>
+{
+    public override string HttpPath => "v1/metrics";
+
+    public override PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json) =>
+        Parse(body, json, ExportMetricsServiceResponse.Parser).PartialSuccess is { } p ? new(p.RejectedDataPoints, p.ErrorMessage) : PartialSuccess.None;
+
+    public override Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker)
+    {
+        var client = new MetricsService.MetricsServiceClient(invoker);
+        return async (request, options) =>
+            (await client.ExportAsync((ExportMetricsServiceRequest)request, options)).PartialSuccess is { } p
+                ? new(p.RejectedDataPoints, p.ErrorMessage)
+                : PartialSuccess.None;
+    }
+}
+
+internal sealed class LogsSignal : OtlpSignal<ResourceLogs>
+{
+    public override string HttpPath => "v1/logs";
+
+    public override PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json) =>
+        Parse(body, json, ExportLogsServiceResponse.Parser).PartialSuccess is { } p ? new(p.RejectedLogRecords, p.ErrorMessage) : PartialSuccess.None;
+
+    public override Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker)
+    {
+        var client = new LogsService.LogsServiceClient(invoker);
+        return async (request, options) =>
+            (await client.ExportAsync((ExportLogsServiceRequest)request, options)).PartialSuccess is { } p
+                ? new(p.RejectedLogRecords, p.ErrorMessage)
+                : PartialSuccess.None;
+    }
+}

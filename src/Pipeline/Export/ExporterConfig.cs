@@ -1,0 +1,195 @@
+using Collector.Pipeline.Configuration;
+
+namespace Collector.Pipeline.Export;
+
+/// <summary>
+/// Keys every exporter behind the exporter helper shares (timeout, retry_on_failure,
+/// sending_queue), so that each exporter's config only adds its own backend keys.
+/// </summary>
+public abstract class ExporterConfigBase : ComponentConfig
+{
+    /// <summary>timeout: budget of one send attempt.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public RetryOnFailureConfig RetryOnFailure { get; set; } = new();
+
+    public SendingQueueConfig SendingQueue { get; set; } = new();
+
+    public override void Validate(ConfigErrors errors)
+    {
+        if (Timeout <= TimeSpan.Zero)
+        {
+            errors.Add("timeout", "must be positive");
+        }
+
+        RetryOnFailure.Validate(errors.At("retry_on_failure"));
+        SendingQueue.Validate(errors.At("sending_queue"));
+    }
+}
+
+/// <summary>retry_on_failure: exponential backoff with jitter for retryable failures.</summary>
+public sealed class RetryOnFailureConfig
+{
+    public bool Enabled { get; set; } = true;
+
+    public TimeSpan InitialInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public double Multiplier { get; set; } = 2;
+
+    public TimeSpan MaxInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Attempts in total, the first included; 0 = no limit but <see cref="MaxElapsedTime"/>.</summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>No retry starts after this much time since the first attempt; 0 = no limit but <see cref="MaxAttempts"/>.</summary>
+    public TimeSpan MaxElapsedTime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Each backoff is scaled by a random factor in [1 - f, 1 + f] so that exporters do not retry in lockstep.</summary>
+    public double RandomizationFactor { get; set; } = 0.5;
+
+    public void Validate(ConfigErrors errors)
+    {
+        if (InitialInterval <= TimeSpan.Zero)
+        {
+            errors.Add("initial_interval", "must be positive");
+        }
+
+        if (MaxInterval <= TimeSpan.Zero)
+        {
+            errors.Add("max_interval", "must be positive");
+        }
+        else if (MaxInterval < InitialInterval)
+        {
+            errors.Add("max_interval", "must not be less than initial_interval");
+        }
+
+        if (!(Multiplier >= 1) || double.IsInfinity(Multiplier))
+        {
+            errors.Add("multiplier", "must be a finite number >= 1");
+        }
+
+        if (MaxAttempts < 0)
+        {
+            errors.Add("max_attempts", "must be >= 0 (0 = bounded by max_elapsed_time only)");
+        }
+
+        if (MaxElapsedTime < TimeSpan.Zero)
+        {
+            errors.Add("max_elapsed_time", "must not be negative");
+        }
+
+        if (Enabled && MaxAttempts == 0 && MaxElapsedTime == TimeSpan.Zero)
+        {
+            errors.Add("max_attempts and max_elapsed_time are both 0: a failing batch would be retried forever");
+        }
+
+        if (!(RandomizationFactor is >= 0 and <= 1))
+        {
+            errors.Add("randomization_factor", "must be between 0 and 1");
+        }
+    }
+}
+
+/// <summary>sending_queue: the bounded in-memory queue in front of the sender.</summary>
+public sealed class SendingQueueConfig
+{
+    /// <summary>False: batches are sent in the caller (with retry), nothing is queued.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Batches the queue holds; when full, further batches are dropped and counted.</summary>
+    public int QueueSize { get; set; } = 1000;
+
+    /// <summary>Batches sent concurrently.</summary>
+    public int NumConsumers { get; set; } = 4;
+
+    /// <summary>Disk spool behind the queue; null keeps the queue in memory only.</summary>
+    public SpoolConfig? Spool { get; set; }
+
+    public void Validate(ConfigErrors errors)
+    {
+        if (QueueSize < 1)
+        {
+            errors.Add("queue_size", "must be >= 1");
+        }
+
+        if (NumConsumers < 1)
+        {
+            errors.Add("num_consumers", "must be >= 1");
+        }
+
+        if (Spool is null)
+        {
+            return;
+        }
+
+        if (!Enabled)
+        {
+            errors.Add("spool", "needs sending_queue.enabled: true");
+        }
+
+        Spool.Validate(errors.At("spool"));
+    }
+}
+
+/// <summary>
+/// sending_queue.spool: where batches wait on disk (SQLite). Configuration only for now; the
+/// spool itself hooks into the exporter helper's queue-full and retries-exhausted paths.
+/// </summary>
+public sealed class SpoolConfig
+{
+    public string Directory { get; set; } = string.Empty;
+
+    /// <summary>Bound on database + WAL bytes; never exceeded.</summary>
+    public int MaxSizeMib { get; set; } = 50;
+
+    public SpoolDurability Durability { get; set; } = SpoolDurability.WriteAhead;
+
+    public SpoolOnFull OnFull { get; set; } = SpoolOnFull.Reject;
+
+    public void Validate(ConfigErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(Directory))
+        {
+            errors.Add("directory", "is required");
+        }
+        else if (Directory.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            errors.Add("directory", "is not a valid path");
+        }
+
+        if (MaxSizeMib < 1)
+        {
+            errors.Add("max_size_mib", "must be >= 1");
+        }
+
+        if (!Enum.IsDefined(Durability))
+        {
+            errors.Add("durability", "must be write_ahead or on_failure");
+        }
+
+        if (!Enum.IsDefined(OnFull))
+        {
+            errors.Add("on_full", "must be reject or drop_oldest");
+        }
+    }
+}
+
+/// <summary>spool.durability; YAML names write_ahead | on_failure.</summary>
+public enum SpoolDurability
+{
+    /// <summary>Every batch is committed to the spool before the receiver acknowledges the client.</summary>
+    WriteAhead,
+
+    /// <summary>Batches go to the spool only when the queue is full or in-memory retries are exhausted.</summary>
+    OnFailure,
+}
+
+/// <summary>spool.on_full; YAML names reject | drop_oldest.</summary>
+public enum SpoolOnFull
+{
+    /// <summary>Refuse new data (backpressure to the client).</summary>
+    Reject,
+
+    /// <summary>Delete the oldest spooled batches to make room (counted).</summary>
+    DropOldest,
+}

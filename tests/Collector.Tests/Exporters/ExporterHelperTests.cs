@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using Collector.Exporters.OtlpHttp;
+using Collector.Pipeline;
+using Collector.Tests.TestSupport;
+using OpenTelemetry.Proto.Trace.V1;
+using Serilog.Events;
+
+namespace Collector.Tests.Exporters;
+
+/// <summary>Queue, acks and shutdown behaviour of the exporter helper, through the otlphttp exporter and a real backend.</summary>
+public sealed class ExporterHelperTests : ExporterTestBase
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+    private readonly OtlpHttpExporterFactory _factory = new();
+
+    private static OtlpHttpExporterConfig Config(string endpoint, int queueSize = 10)
+    {
+        var config = new OtlpHttpExporterConfig { Endpoint = endpoint };
+        ExporterTestKit.FastRetry(config);
+        config.SendingQueue.QueueSize = queueSize;
+        return config;
+    }
+
+    private double Gauge(string name) => Kit.Metrics.Read(name, ("exporter", Kit.Id), ("data_type", "traces"));
+
+    [Test]
+    public async Task Full_queue_drops_and_counts_without_blocking_and_settles_acks()
+    {
+        var backend = await HttpBackendAsync();
+        backend.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config(backend.BaseUrl, queueSize: 1));
+
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(2), CancellationToken.None);
+        await Poll.UntilAsync(() => backend.Calls.Count == 1, Deadline, "the consumer to hold the first batch at the backend");
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(3), CancellationToken.None);
+        var dropped = ExporterTestKit.Spans(4);
+        var ack = new DeliveryAck();
+        dropped.Acks = [ack];
+        var consume = exporter.ConsumeAsync(dropped, CancellationToken.None);
+
+        Assert.That(consume.IsCompleted, Is.True, "ConsumeAsync must not wait for room");
+        Assert.That(Kit.Failed("queue_full"), Is.EqualTo(4));
+        Assert.That(ack.Task.IsCompleted && ack.Task.Result is null, Is.True, "a dropped batch settles its acks");
+        Assert.That(Gauge("collector_exporter_queue_size"), Is.EqualTo(1));
+        Assert.That(Gauge("collector_exporter_queue_capacity"), Is.EqualTo(1));
+        Assert.That(Kit.Logs.Rendered(LogEventLevel.Warning), Has.One.Contains("queue full"));
+
+        backend.Gate.SetResult();
+        await Poll.UntilAsync(() => Kit.Sent() == 5, Deadline, "the held and queued batches to be delivered");
+        Assert.That(Gauge("collector_exporter_queue_size"), Is.Zero);
+    }
+
+    [Test]
+    public async Task Shutdown_drains_the_queue()
+    {
+        var backend = await HttpBackendAsync();
+        backend.Enqueue(new HttpFault(200, Delay: TimeSpan.FromMilliseconds(100)), times: 5);
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config(backend.BaseUrl));
+        for (var i = 0; i < 5; i++)
+        {
+            await exporter.ConsumeAsync(ExporterTestKit.Spans(2), CancellationToken.None);
+        }
+
+        using var budget = new CancellationTokenSource(Deadline);
+        await exporter.ShutdownAsync(budget.Token);
+
+        Assert.That(backend.Calls, Has.Count.EqualTo(5));
+        Assert.That(Kit.Sent(), Is.EqualTo(10));
+        Assert.That(Kit.Failed("shutdown"), Is.Zero);
+
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(3), CancellationToken.None);
+        Assert.That(Kit.Failed("shutdown"), Is.EqualTo(3), "batches after shutdown are dropped and counted");
+    }
+
+    [Test]
+    public async Task Shutdown_out_of_time_counts_what_is_left_as_shutdown()
+    {
+        var backend = await HttpBackendAsync();
+        backend.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config(backend.BaseUrl));
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(1), CancellationToken.None);
+        await Poll.UntilAsync(() => backend.Calls.Count == 1, Deadline, "one batch in flight");
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(2), CancellationToken.None);
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(3), CancellationToken.None);
+
+        var watch = Stopwatch.StartNew();
+        using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await exporter.ShutdownAsync(budget.Token);
+
+        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
+        Assert.That(Kit.Failed("shutdown"), Is.EqualTo(6), "the in-flight and the queued batches");
+        Assert.That(Kit.Sent(), Is.Zero);
+        Assert.That(Kit.Logs.Rendered(LogEventLevel.Warning), Has.One.Contains("at shutdown"));
+        backend.Gate.SetResult();
+    }
+
+    [Test]
+    public async Task Disabled_queue_sends_in_the_caller()
+    {
+        var backend = await HttpBackendAsync();
+        backend.Enqueue(new HttpFault(503));
+        var config = Config(backend.BaseUrl);
+        config.SendingQueue.Enabled = false;
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, config);
+
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(2), CancellationToken.None);
+
+        Assert.That(backend.Calls, Has.Count.EqualTo(2), "delivered, with its retry, before ConsumeAsync returned");
+        Assert.That(Kit.Sent(), Is.EqualTo(2));
+        Assert.That(Kit.Metrics.Read("collector_exporter_queue_capacity", ("exporter", Kit.Id), ("data_type", "traces")), Is.Zero, "no queue, no queue gauges");
+    }
+
+    [Test]
+    public async Task Shutdown_before_start_is_safe_twice_and_counts_queued_batches()
+    {
+        var exporter = _factory.CreateExporter<ResourceSpans>(Kit.Context, Config("http://127.0.0.1:9"));
+        var batch = ExporterTestKit.Spans(2);
+        var ack = new DeliveryAck();
+        batch.Acks = [ack];
+        await exporter.ConsumeAsync(batch, CancellationToken.None);
+
+        await exporter.ShutdownAsync(CancellationToken.None);
+        await exporter.ShutdownAsync(CancellationToken.None);
+
+        Assert.That(Kit.Failed("shutdown"), Is.EqualTo(2));
+        Assert.That(await ack.Task, Is.Null, "acks settle when the batch is taken");
+        Assert.That(exporter.MutatesData, Is.False);
+        Assert.That(exporter.RequiresDurableAck, Is.False);
+    }
+}
