@@ -11,11 +11,15 @@ namespace Collector.Pipeline.Otlp;
 /// </summary>
 public static class OtlpJson
 {
+    /// <summary>Integers beyond this magnitude lose digits as doubles, which is how the protobuf JSON parser reads numbers.</summary>
+    private const ulong MaxExactDouble = 1UL << 53;
+
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true).WithRecursionLimit(128));
 
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(true));
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
+    // Duplicate keys are rejected: JsonObject would otherwise throw ArgumentException on first access.
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256, AllowDuplicateProperties = false };
 
     public static TMessage Parse<TMessage>(ReadOnlySpan<byte> utf8Json, MessageParser<TMessage> parser)
         where TMessage : IMessage<TMessage>, new()
@@ -35,7 +39,7 @@ public static class OtlpJson
             throw new InvalidDataException("invalid OTLP/JSON: the body must be a JSON object");
         }
 
-        RewriteIds(root, HexToBase64);
+        Rewrite(root, HexToBase64, quoteLargeIntegers: true);
         try
         {
             return Parser.Parse<TMessage>(root.ToJsonString());
@@ -58,7 +62,7 @@ public static class OtlpJson
     {
         var json = Formatter.Format(message);
         var root = JsonNode.Parse(json, documentOptions: DocumentOptions)!;
-        RewriteIds(root, Base64ToHex);
+        Rewrite(root, Base64ToHex, quoteLargeIntegers: false);
         return root.ToJsonString();
     }
 
@@ -66,13 +70,18 @@ public static class OtlpJson
 
     private static bool IsIdKey(string key) => key is "traceId" or "spanId" or "parentSpanId" or "trace_id" or "span_id" or "parent_span_id";
 
-    /// <summary>Attribute keys live in "key" values, never in property names, so id properties are unambiguous.</summary>
-    private static void RewriteIds(JsonNode node, Func<string, string> convert)
+    /// <summary>
+    /// Converts id strings with <paramref name="convert"/>; when parsing, also turns integers a double
+    /// cannot hold exactly into decimal strings (as the OTLP/JSON spec writes 64-bit integers), so
+    /// that a non-conformant sender's numeric timestamps keep every digit.
+    /// Attribute keys live in "key" values, never in property names, so id properties are unambiguous.
+    /// </summary>
+    private static void Rewrite(JsonNode node, Func<string, string> convert, bool quoteLargeIntegers)
     {
         switch (node)
         {
             case JsonObject obj:
-                List<(string Key, string Value)>? updates = null;
+                List<(string Key, JsonNode Value)>? updates = null;
                 foreach (var (key, value) in obj)
                 {
                     if (value is null)
@@ -82,11 +91,15 @@ public static class OtlpJson
 
                     if (IsIdKey(key) && value.GetValueKind() == JsonValueKind.String)
                     {
-                        (updates ??= []).Add((key, convert(value.GetValue<string>())));
+                        (updates ??= []).Add((key, JsonValue.Create(convert(value.GetValue<string>()))));
+                    }
+                    else if (quoteLargeIntegers && QuotedIfLargeInteger(value) is { } quoted)
+                    {
+                        (updates ??= []).Add((key, quoted));
                     }
                     else
                     {
-                        RewriteIds(value, convert);
+                        Rewrite(value, convert, quoteLargeIntegers);
                     }
                 }
 
@@ -100,16 +113,42 @@ public static class OtlpJson
 
                 break;
             case JsonArray array:
-                foreach (var item in array)
+                for (var i = 0; i < array.Count; i++)
                 {
-                    if (item is not null)
+                    if (array[i] is not { } item)
                     {
-                        RewriteIds(item, convert);
+                        continue;
+                    }
+
+                    if (quoteLargeIntegers && QuotedIfLargeInteger(item) is { } quoted)
+                    {
+                        array[i] = quoted;
+                    }
+                    else
+                    {
+                        Rewrite(item, convert, quoteLargeIntegers);
                     }
                 }
 
                 break;
         }
+    }
+
+    private static JsonValue? QuotedIfLargeInteger(JsonNode node)
+    {
+        if (node is not JsonValue value || !value.TryGetValue<JsonElement>(out var element) || element.ValueKind != JsonValueKind.Number)
+        {
+            return null;
+        }
+
+        if (element.TryGetUInt64(out var unsigned))
+        {
+            return unsigned > MaxExactDouble ? JsonValue.Create(unsigned.ToString(System.Globalization.CultureInfo.InvariantCulture)) : null;
+        }
+
+        return element.TryGetInt64(out var signed) && signed < -(long)MaxExactDouble
+            ? JsonValue.Create(signed.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            : null;
     }
 
     private static string HexToBase64(string hex)

@@ -1,0 +1,119 @@
+using System.Buffers;
+using System.IO.Compression;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http;
+
+namespace Collector.Receiver.Hosting;
+
+/// <summary>A request body read into a pooled array; dispose to return it.</summary>
+internal readonly struct PooledBody(byte[] array, int length) : IDisposable
+{
+    public ReadOnlySpan<byte> Span => array.AsSpan(0, length);
+
+    public int Length => length;
+
+    public void Dispose() => ArrayPool<byte>.Shared.Return(array);
+}
+
+/// <summary>
+/// Reads request bodies with the size limit applied after decompression and enforced while
+/// decompressing, so that a small compressed body (gzip bomb) never allocates past the limit.
+/// </summary>
+internal static class RequestBody
+{
+    private const int MinInitialBuffer = 16 * 1024;
+
+    /// <summary>
+    /// The body decoded per Content-Encoding (gzip, deflate, identity/none), or null when the
+    /// encoding is not supported. "deflate" accepts both zlib-wrapped (RFC 1950, what the header
+    /// means) and raw deflate (what many clients send), told apart by the zlib header.
+    /// </summary>
+    public static async ValueTask<Stream?> OpenDecodedAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var encoding = request.Headers.ContentEncoding;
+        if (encoding.Count > 1)
+        {
+            return null;
+        }
+
+        var name = encoding.Count == 0 ? string.Empty : (encoding[0] ?? string.Empty).Trim();
+        if (name.Length == 0 || name.Equals("identity", StringComparison.OrdinalIgnoreCase) || name.Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            return request.Body;
+        }
+
+        if (name.Equals("gzip", StringComparison.OrdinalIgnoreCase) || name.Equals("x-gzip", StringComparison.OrdinalIgnoreCase))
+        {
+            return new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true);
+        }
+
+        if (name.Equals("deflate", StringComparison.OrdinalIgnoreCase))
+        {
+            var reader = request.BodyReader;
+            var peek = await reader.ReadAtLeastAsync(2, cancellationToken).ConfigureAwait(false);
+            var zlib = IsZlibHeader(peek.Buffer);
+            reader.AdvanceTo(peek.Buffer.Start);
+            var body = reader.AsStream(leaveOpen: true);
+            return zlib ? new ZLibStream(body, CompressionMode.Decompress) : new DeflateStream(body, CompressionMode.Decompress);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="source"/> to its end into a pooled buffer. Returns null as soon as more
+    /// than <paramref name="limit"/> bytes arrive (at most limit+1 bytes are ever buffered).
+    /// Decoder errors (<see cref="InvalidDataException"/>) and Kestrel's
+    /// <see cref="Microsoft.AspNetCore.Http.BadHttpRequestException"/> propagate.
+    /// </summary>
+    public static async ValueTask<PooledBody?> ReadBoundedAsync(Stream source, int limit, long? lengthHint, CancellationToken cancellationToken)
+    {
+        var cap = limit + 1;
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(lengthHint ?? MinInitialBuffer, MinInitialBuffer, cap));
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * buffer.Length, cap));
+                    buffer.AsSpan(0, length).CopyTo(grown);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = grown;
+                }
+
+                var read = await source.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, cap) - length), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return new PooledBody(buffer, length);
+                }
+
+                length += read;
+                if (length > limit)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return null;
+                }
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private static bool IsZlibHeader(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.Length < 2)
+        {
+            return false;
+        }
+
+        Span<byte> head = stackalloc byte[2];
+        buffer.Slice(0, 2).CopyTo(head);
+        // RFC 1950: compression method 8 (deflate), window <= 32K, header checksum divisible by 31.
+        return (head[0] & 0x0F) == 8 && head[0] >> 4 <= 7 && ((head[0] << 8) | head[1]) % 31 == 0;
+    }
+}

@@ -1,0 +1,151 @@
+using Collector.Pipeline;
+using Collector.Receiver.Hosting;
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Trace.V1;
+using Status = Grpc.Core.Status;
+
+namespace Collector.Receiver.Otlp;
+
+/// <summary>
+/// The gRPC side: TraceService/MetricsService/LogsService Export. The methods are bound through
+/// an <see cref="IServiceMethodProvider{TService}"/> rather than the generated *ServiceBase classes
+/// so that (1) an undecodable message is INVALID_ARGUMENT (the generated marshaller's parse error
+/// would surface as UNKNOWN), (2) the exact wire size reaches the batch without re-measuring, and
+/// (3) a signal no pipeline wants is simply not bound and answers UNIMPLEMENTED before its body is read.
+/// </summary>
+internal sealed class OtlpGrpcService
+{
+}
+
+/// <summary>A decoded Export request and its decompressed wire size.</summary>
+internal sealed record GrpcExportRequest<T>(RepeatedField<T> Resources, long ByteSize);
+
+internal sealed class OtlpGrpcMethodProvider(
+    OtlpSignalHandler<ResourceSpans> traces,
+    OtlpSignalHandler<ResourceMetrics> metrics,
+    OtlpSignalHandler<ResourceLogs> logs) : IServiceMethodProvider<OtlpGrpcService>
+{
+    private static readonly Marshaller<IMessage> ResponseMarshaller = Marshallers.Create<IMessage>(
+        static (message, context) =>
+        {
+            context.SetPayloadLength(message.CalculateSize());
+            message.WriteTo(context.GetBufferWriter());
+            context.Complete();
+        },
+        static _ => throw new NotSupportedException("the receiver never reads responses"));
+
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<OtlpGrpcService> context)
+    {
+        Bind(context, traces);
+        Bind(context, metrics);
+        Bind(context, logs);
+    }
+
+    private static void Bind<T>(ServiceMethodProviderContext<OtlpGrpcService> context, OtlpSignalHandler<T> handler)
+        where T : class, IMessage<T>
+    {
+        if (!handler.Enabled)
+        {
+            return;
+        }
+
+        var requestMarshaller = Marshallers.Create<GrpcExportRequest<T>>(
+            static (_, _) => throw new NotSupportedException("the receiver never writes requests"),
+            static context => Decode<T>(context));
+        var method = new Method<GrpcExportRequest<T>, IMessage>(MethodType.Unary, handler.Codec.GrpcServiceName, "Export", requestMarshaller, ResponseMarshaller);
+        context.AddUnaryMethod(method, [], (_, request, call) => ExportAsync(handler, request, call));
+    }
+
+    private static GrpcExportRequest<T> Decode<T>(DeserializationContext context)
+        where T : class, IMessage<T>
+    {
+        var payload = context.PayloadAsReadOnlySequence();
+        var ops = SignalOps<T>.Instance;
+        try
+        {
+            return new GrpcExportRequest<T>(ops.ResourcesOf(ops.RequestParser.ParseFrom(payload)), payload.Length);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"undecodable {ops.Signal.ToConfigName()} request: {e.Message}"));
+        }
+    }
+
+    private static async Task<IMessage> ExportAsync<T>(OtlpSignalHandler<T> handler, GrpcExportRequest<T> request, ServerCallContext call)
+        where T : class, IMessage<T>
+    {
+        var client = call.GetHttpContext().Connection.RemoteIpAddress?.ToString();
+        var outcome = await handler.ExportAsync(request.Resources, request.ByteSize, client, Transport.Grpc, call.CancellationToken).ConfigureAwait(false);
+        switch (outcome.Status)
+        {
+            case ExportStatus.Refused:
+                var delay = outcome.RetryAfter > TimeSpan.Zero ? outcome.RetryAfter : TimeSpan.FromSeconds(1);
+                var message = outcome.Message ?? "pipeline is full";
+                var trailers = new Metadata
+                {
+                    { "grpc-status-details-bin", RpcStatus.ToProtobuf((int)StatusCode.Unavailable, message, RpcStatus.RetryInfo(delay)) },
+                };
+                throw new RpcException(new Status(StatusCode.Unavailable, message), trailers);
+            case ExportStatus.Failed:
+                throw new RpcException(new Status(StatusCode.Internal, "internal error"));
+            default:
+                return handler.CreateResponse(outcome);
+        }
+    }
+}
+
+/// <summary>
+/// Bearer-token check before the message is read, and counting of rejected calls by their final
+/// grpc-status (including grpc-dotnet's own RESOURCE_EXHAUSTED for oversized messages).
+/// </summary>
+internal sealed class OtlpGrpcMiddleware(BearerTokenAuthenticator? auth, RejectionCounter rejections, Serilog.ILogger logger)
+{
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        if (auth is not null && !auth.IsAuthorized(context.Request.Headers.Authorization))
+        {
+            // A trailers-only response: the status travels in the headers and no message is read.
+            var response = context.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/grpc";
+            response.Headers["grpc-status"] = ((int)StatusCode.Unauthenticated).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers["grpc-message"] = "missing or invalid bearer token";
+            rejections.Count(Transport.Grpc, "unauthenticated");
+            logger.Debug("Rejected unauthenticated OTLP/gRPC call from {Client}", context.Connection.RemoteIpAddress);
+            return;
+        }
+
+        await next(context).ConfigureAwait(false);
+        var reason = ReasonOf(StatusOf(context));
+        if (reason is not null)
+        {
+            rejections.Count(Transport.Grpc, reason);
+        }
+    }
+
+    private static string? StatusOf(HttpContext context)
+    {
+        string? status = context.Response.Headers["grpc-status"];
+        if (status is null && context.Features.Get<IHttpResponseTrailersFeature>() is { } trailers)
+        {
+            status = trailers.Trailers["grpc-status"];
+        }
+
+        return status;
+    }
+
+    private static string? ReasonOf(string? status) => status switch
+    {
+        "3" => "decode",
+        "8" => "too_large",
+        "12" => "not_found",
+        _ => null,
+    };
+}

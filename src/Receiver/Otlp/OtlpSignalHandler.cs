@@ -1,0 +1,150 @@
+using Collector.Pipeline;
+using Collector.Pipeline.Telemetry;
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+using ILogger = Serilog.ILogger;
+
+namespace Collector.Receiver.Otlp;
+
+internal enum Transport
+{
+    Grpc,
+    Http,
+}
+
+internal enum ExportStatus
+{
+    Accepted,
+
+    /// <summary>A pipeline refused (backpressure): the client should retry later.</summary>
+    Refused,
+
+    /// <summary>A pipeline threw; a bug, logged, answered as an internal error.</summary>
+    Failed,
+}
+
+/// <summary>What became of one client request.</summary>
+internal readonly record struct ExportOutcome(ExportStatus Status, long Rejected, string? Message, TimeSpan RetryAfter = default);
+
+/// <summary>
+/// The transport-independent half of the receiver for one signal: drops items with invalid ids
+/// (reported as partial success), hands the request to every pipeline that lists this receiver,
+/// and counts what was accepted or refused.
+/// </summary>
+internal sealed class OtlpSignalHandler<T>
+    where T : class, IMessage<T>
+{
+    private readonly IReadOnlyList<IPipelineEntry<T>> _entries;
+    private readonly OtlpSignalCodec<T> _codec;
+    private readonly ILogger _logger;
+    private readonly TransportCounters[] _counters;
+
+    public OtlpSignalHandler(ComponentId receiver, SelfMetrics metrics, ILogger logger, IReadOnlyList<IPipelineEntry<T>> entries, OtlpSignalCodec<T> codec)
+    {
+        _entries = entries;
+        _codec = codec;
+        _logger = logger;
+        _counters = [new(metrics, receiver, Signal, "grpc"), new(metrics, receiver, Signal, "http")];
+    }
+
+    public static Signal Signal => SignalOps<T>.Instance.Signal;
+
+    public OtlpSignalCodec<T> Codec => _codec;
+
+    /// <summary>False when no pipeline lists this receiver for the signal: its endpoints answer UNIMPLEMENTED / 404.</summary>
+    public bool Enabled => _entries.Count > 0;
+
+    /// <summary>The signal's Export*ServiceResponse, with partial_success when items were rejected.</summary>
+    public IMessage CreateResponse(in ExportOutcome outcome) => _codec.CreateResponse(outcome.Rejected, outcome.Message ?? string.Empty);
+
+    /// <summary>Takes ownership of <paramref name="resources"/>.</summary>
+    public async ValueTask<ExportOutcome> ExportAsync(RepeatedField<T> resources, long byteSize, string? clientAddress, Transport transport, CancellationToken cancellationToken)
+    {
+        var counters = _counters[(int)transport];
+        var rejected = _codec.DropInvalid(resources);
+        string? rejectMessage = null;
+        if (rejected > 0)
+        {
+            counters.Invalid.Add(rejected);
+            rejectMessage = $"{rejected} {Signal.ItemName().Replace('_', ' ')} dropped: {_codec.InvalidReason}";
+            _logger.Debug("Dropped {Count} {Items} with invalid ids from {Client}", rejected, Signal.ItemName(), clientAddress);
+        }
+
+        var items = SignalOps<T>.Instance.CountItems(resources);
+        if (items == 0)
+        {
+            return new ExportOutcome(ExportStatus.Accepted, rejected, rejectMessage);
+        }
+
+        // Every pipeline submission is attempted, as the OpenTelemetry Collector's fan-out does; a
+        // refusal by any of them makes the client retry the whole request.
+        var status = ExportStatus.Accepted;
+        string? refusal = null;
+        var retryAfter = TimeSpan.Zero;
+        for (var i = 0; i < _entries.Count; i++)
+        {
+            var last = i == _entries.Count - 1;
+            var batch = new Batch<T>(last ? resources : resources.Clone(), items, byteSize, clientAddress);
+            SubmitResult result;
+            try
+            {
+                result = await _entries[i].SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                _logger.Error(e, "A {Signal} pipeline failed to take a request", Signal.ToConfigName());
+                status = ExportStatus.Failed;
+                continue;
+            }
+
+            if (result.Status == SubmitStatus.Refused)
+            {
+                if (status == ExportStatus.Accepted)
+                {
+                    status = ExportStatus.Refused;
+                }
+
+                refusal ??= result.Reason;
+                if (result.RetryAfter > retryAfter)
+                {
+                    retryAfter = result.RetryAfter;
+                }
+            }
+        }
+
+        if (status == ExportStatus.Accepted)
+        {
+            counters.Accepted.Add(items);
+            return new ExportOutcome(ExportStatus.Accepted, rejected, rejectMessage);
+        }
+
+        counters.Refused.Add(items);
+        if (status == ExportStatus.Refused)
+        {
+            _logger.Debug("Refused {Count} {Items}: {Reason}", items, Signal.ItemName(), refusal);
+        }
+
+        return new ExportOutcome(status, rejected, refusal ?? "pipeline refused the data", retryAfter);
+    }
+
+    private sealed class TransportCounters(SelfMetrics metrics, ComponentId receiver, Signal signal, string transport)
+    {
+        public Counter Accepted { get; } = metrics.Counter(
+            $"collector_receiver_accepted_{signal.ItemName()}_total",
+            $"{signal.ItemName()} accepted by a receiver and handed to every pipeline",
+            ("receiver", receiver.ToString()),
+            ("transport", transport));
+
+        public Counter Refused { get; } = metrics.Counter(
+            $"collector_receiver_refused_{signal.ItemName()}_total",
+            $"{signal.ItemName()} a pipeline refused (the client was told to retry)",
+            ("receiver", receiver.ToString()),
+            ("transport", transport));
+
+        public Counter Invalid { get; } = metrics.Counter(
+            $"collector_receiver_rejected_{signal.ItemName()}_total",
+            $"{signal.ItemName()} dropped for invalid trace or span ids (reported as partial success)",
+            ("receiver", receiver.ToString()),
+            ("transport", transport));
+    }
+}
