@@ -6,7 +6,7 @@ using Collector.Tests.TestSupport;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Collector.Tests.Pipeline;
+namespace Collector.Tests.Core;
 
 public sealed class PipelineEntryTests
 {

@@ -3,7 +3,7 @@ using Collector.Tests.TestSupport;
 using OpenTelemetry.Proto.Metrics.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Collector.Tests.Pipeline;
+namespace Collector.Tests.Core;
 
 public sealed class SignalOpsTests
 {
