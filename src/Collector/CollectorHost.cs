@@ -36,7 +36,8 @@ internal sealed class CollectorHost : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_config.Service.Telemetry.MetricsEndpoint is { Length: > 0 } endpoint)
+        // level none switches the endpoint off; the other levels all serve every series.
+        if (_config.Service.Telemetry.MetricsEndpoint is { Length: > 0 } endpoint && _config.Service.Telemetry.MetricsLevel != "none")
         {
             _metricsServer = await HttpServerHost.StartAsync(
                 new HttpServerOptions
