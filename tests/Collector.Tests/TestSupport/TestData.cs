@@ -28,7 +28,9 @@ internal static class TestData
         var bytes = new byte[length];
         var n = Interlocked.Increment(ref _next);
         BitConverter.TryWriteBytes(bytes.AsSpan(length - 8), n);
-        bytes[0] = 0x5a;
+
+        // A non-zero marker in a byte the counter does not reach (ids must not be all zero).
+        bytes[length == 8 ? 7 : 0] = 0x5a;
         return bytes;
     }
 
