@@ -128,12 +128,15 @@ internal sealed class SpanNormalizer
         var n = 0;
         for (var i = 0; i < targetKeys.Length; i++)
         {
-            CollectScalar(ref state, concept, targetKeys[i], targetSide: true, isCount, candidates, ref n);
+            if (Applies(ref state, concept, targetKeys[i]))
+            {
+                CollectScalar(ref state, concept, targetKeys[i], targetSide: true, isCount, candidates, ref n);
+            }
         }
 
         foreach (var key in descriptor.Keys)
         {
-            if (!_targets.IsTargetKey(concept, key.Key) && (!key.OnlyOnLlmSpans || state.IsLlm))
+            if (!_targets.IsTargetKey(concept, key.Key) && Applies(ref state, concept, key.Key))
             {
                 CollectScalar(ref state, concept, key.Key, targetSide: false, isCount, candidates, ref n);
             }
@@ -155,10 +158,11 @@ internal sealed class SpanNormalizer
             }
         }
 
+        // Providers are written in the lowercase form OTel GenAI and Langtrace use; models only trimmed.
+        var text = isCount ? null : concept == GenAiConcept.Provider ? GenAiConventions.NormalizeName(winner.Text!) : winner.Text!.Trim();
         for (var i = 0; i < targetKeys.Length; i++)
         {
-            // langtrace.service.name names the provider only on LLM spans.
-            if (concept == GenAiConcept.Provider && targetKeys[i] == GenAiConventions.LangtraceServiceName && !state.IsLlm)
+            if (!Applies(ref state, concept, targetKeys[i]))
             {
                 continue;
             }
@@ -172,9 +176,10 @@ internal sealed class SpanNormalizer
                 }
             }
             else if (existing is not { ValueCase: AnyValue.ValueOneofCase.StringValue }
-                || !SameName(existing.StringValue, winner.Text!))
+                || (i == 0 ? existing.StringValue != text : !SameName(existing.StringValue, text!)))
             {
-                GenAiConventions.SetString(attributes, targetKeys[i], winner.Text!);
+                // Mirrors keep their own spelling when they agree (Langtrace shows langtrace.service.name as is).
+                GenAiConventions.SetString(attributes, targetKeys[i], text!);
             }
         }
 
@@ -191,6 +196,25 @@ internal sealed class SpanNormalizer
 
         ClearScratch(candidates, n);
         return isCount ? winner.Count : null;
+    }
+
+    /// <summary>False for keys that carry the concept only on LLM spans (<c>langtrace.service.name</c> names a framework or database elsewhere).</summary>
+    private static bool Applies(ref SpanState state, GenAiConcept concept, string key)
+    {
+        if (state.IsLlm)
+        {
+            return true;
+        }
+
+        foreach (var conceptKey in GenAiConventions.Descriptor(concept).Keys)
+        {
+            if (conceptKey.OnlyOnLlmSpans && conceptKey.Key == key)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void CollectScalar(ref SpanState state, GenAiConcept concept, string key, bool targetSide, bool isCount, Candidate[] candidates, ref int n)

@@ -91,7 +91,7 @@ public sealed class SpanNormalizerTests
         Assert.That(Normalizer().Normalize(span), Is.Zero);
 
         Assert.That(GetString(span, "gen_ai.operation.name"), Is.EqualTo("chat"));
-        Assert.That(GetString(span, "gen_ai.provider.name"), Is.EqualTo("Anthropic"));
+        Assert.That(GetString(span, "gen_ai.provider.name"), Is.EqualTo("anthropic"));
         Assert.That(GetInt(span, "gen_ai.usage.total_tokens"), Is.EqualTo(24));
         Assert.That(GetString(span, "gen_ai.input.messages"), Is.EqualTo(
             """[{"role":"system","parts":[{"type":"text","content":"Be brief."}]},{"role":"user","parts":[{"type":"text","content":"Capital of France?"}]}]"""));
@@ -215,6 +215,31 @@ public sealed class SpanNormalizerTests
 
         Assert.That(GetString(framework, "langtrace.service.name"), Is.EqualTo("langchain"));
         Assert.That(GetString(framework, "gen_ai.provider.name"), Is.EqualTo("openai"));
+    }
+
+    [Test]
+    public void Under_langtrace_a_framework_service_name_is_not_a_provider_conflict()
+    {
+        var span = SpanWith(("langtrace.service.type", "framework"), ("langtrace.service.name", "langchain"), ("gen_ai.provider.name", "OpenAI"));
+
+        Assert.That(Normalizer(ConflictTarget.Langtrace).Normalize(span), Is.Zero);
+
+        Assert.That(GetString(span, "langtrace.service.name"), Is.EqualTo("langchain"));
+        Assert.That(GetString(span, "gen_ai.system"), Is.EqualTo("openai"));
+    }
+
+    [Test]
+    public void The_primary_provider_key_is_written_lowercase_and_a_mirror_keeps_an_agreeing_spelling()
+    {
+        var otel = SpanWith(("gen_ai.provider.name", " OpenAI"));
+        var langtrace = SpanWith(("langtrace.service.type", "llm"), ("langtrace.service.name", "OpenAI"), ("gen_ai.system", "OpenAI"));
+
+        Normalizer().Normalize(otel);
+        Normalizer(ConflictTarget.Langtrace).Normalize(langtrace);
+
+        Assert.That(GetString(otel, "gen_ai.provider.name"), Is.EqualTo("openai"));
+        Assert.That(GetString(langtrace, "gen_ai.system"), Is.EqualTo("openai"));
+        Assert.That(GetString(langtrace, "langtrace.service.name"), Is.EqualTo("OpenAI"));
     }
 
     [Test]
