@@ -67,7 +67,7 @@ internal sealed class SpanNormalizer
             return 0;
         }
 
-        var isLlm = HasSource(presence, GenAiConventions.Descriptor(GenAiConcept.Operation), string.Empty) && GenAiConventions.IsLlmSpan(span.Attributes);
+        var isLlm = HasKeyOtherThan(presence, GenAiConventions.Descriptor(GenAiConcept.Operation), targetKey: string.Empty) && GenAiConventions.IsLlmSpan(span.Attributes);
         var state = new SpanState(span, presence, isLlm);
         ResolveOperation(ref state);
         ResolveScalar(ref state, GenAiConcept.Provider);
@@ -373,7 +373,7 @@ internal sealed class SpanNormalizer
         var span = state.Span;
         var descriptor = GenAiConventions.Descriptor(concept);
         var targetKey = _targets.Of(concept)[0];
-        if (!HasSource(state.Presence, descriptor, targetKey))
+        if (!HasKeyOtherThan(state.Presence, descriptor, targetKey))
         {
             // Only the target form (or nothing): no JSON needs parsing.
             return;
@@ -436,7 +436,7 @@ internal sealed class SpanNormalizer
     }
 
     /// <summary>True when any key of the concept other than <paramref name="targetKey"/> is present.</summary>
-    private static bool HasSource(KeyPresence presence, ConceptDescriptor descriptor, string targetKey)
+    private static bool HasKeyOtherThan(KeyPresence presence, ConceptDescriptor descriptor, string targetKey)
     {
         foreach (var key in descriptor.Keys)
         {
