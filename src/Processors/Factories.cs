@@ -9,5 +9,7 @@ public static class ProcessorFactories
     [
         new Batch.BatchFactory(),
         new MemoryLimiter.MemoryLimiterFactory(),
+        new Dedup.DedupFactory(),
+        new ConflictResolution.ConflictResolutionFactory(),
     ];
 }
