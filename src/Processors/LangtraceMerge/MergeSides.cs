@@ -1,4 +1,5 @@
 using Collector.Pipeline;
+using Collector.Processors.GenAi;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
@@ -236,8 +237,6 @@ internal sealed class SpanSide(MergeMetrics metrics) : HierarchySide<ResourceSpa
 
 internal sealed class LogSide(MergeMetrics metrics) : HierarchySide<ResourceLogs, ScopeLogs, LogRecord>
 {
-    internal const string EventNameKey = "event.name";
-
     public override bool IsLogs => true;
 
     protected override RepeatedField<ScopeLogs> ScopesOf(ResourceLogs resource) => resource.ScopeLogs;
@@ -275,7 +274,7 @@ internal sealed class LogSide(MergeMetrics metrics) : HierarchySide<ResourceLogs
         var attributes = item.Attributes;
         for (var i = 0; i < attributes.Count; i++)
         {
-            if (attributes[i].Key != EventNameKey)
+            if (!string.Equals(attributes[i].Key, GenAiConventions.EventNameAttribute, StringComparison.Ordinal))
             {
                 continue;
             }

@@ -412,7 +412,7 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
 
         if (!GenAiOperation.Compatible(first.Kind, second.Kind)
             || !SameOrMissing(first.Provider, second.Provider)
-            || !SameOrMissing(first.Model, second.Model)
+            || !ModelsMatch(first, second)
             || !SameOrMissing(first.InputTokens, second.InputTokens)
             || !SameOrMissing(first.OutputTokens, second.OutputTokens)
             || !SameOrMissing(first.TotalTokens, second.TotalTokens)
@@ -500,6 +500,19 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
         metrics.DualLinkMerged.Increment();
     }
 
+    /// <summary>
+    /// A span without any model matches; otherwise some model of one (request or response) must equal
+    /// some model of the other: OpenInference records only the response model (gpt-4o-2024-08-06)
+    /// where OpenTelemetry GenAI records both it and the request model (gpt-4o).
+    /// </summary>
+    private static bool ModelsMatch(in Candidate a, in Candidate b) =>
+        (a.RequestModel ?? a.ResponseModel) is null
+        || (b.RequestModel ?? b.ResponseModel) is null
+        || Same(a.RequestModel, b.RequestModel) || Same(a.RequestModel, b.ResponseModel)
+        || Same(a.ResponseModel, b.RequestModel) || Same(a.ResponseModel, b.ResponseModel);
+
+    private static bool Same(string? a, string? b) => a is not null && string.Equals(a, b, StringComparison.Ordinal);
+
     private static bool SameOrMissing(string? a, string? b) => a is null || b is null || string.Equals(a, b, StringComparison.Ordinal);
 
     private static bool SameOrMissing(long? a, long? b) => a is null || b is null || a == b;
@@ -533,7 +546,8 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
         public OperationKind Kind;
         public bool Alive;
         public string? Provider;
-        public string? Model;
+        public string? RequestModel;
+        public string? ResponseModel;
         public long? InputTokens;
         public long? OutputTokens;
         public long? TotalTokens;
@@ -542,7 +556,8 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
         public readonly Candidate WithFacts(Span span) => this with
         {
             Provider = GenAiConventions.Provider(span),
-            Model = GenAiConventions.Model(span),
+            RequestModel = GenAiConventions.FirstName(span.Attributes, GenAiConcept.RequestModel),
+            ResponseModel = GenAiConventions.FirstName(span.Attributes, GenAiConcept.ResponseModel),
             InputTokens = GenAiConventions.InputTokens(span),
             OutputTokens = GenAiConventions.OutputTokens(span),
             // Only an explicit total: one derived from input + output would make a missing side conflict.
