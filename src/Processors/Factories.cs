@@ -9,6 +9,8 @@ public static class ProcessorFactories
     [
         new Batch.BatchFactory(),
         new MemoryLimiter.MemoryLimiterFactory(),
+        new Dedup.DedupFactory(),
         new LangtraceMerge.LangtraceMergeFactory(),
+        new ConflictResolution.ConflictResolutionFactory(),
     ];
 }

@@ -37,6 +37,62 @@ internal sealed class ChatMessage
 
         return text;
     }
+
+    /// <summary>
+    /// True when two message lists say the same thing: same roles (case-insensitive), texts and
+    /// tool calls (name, arguments). Ids, finish reasons and extras are not compared: two
+    /// instrumentations of one call often differ there without disagreeing.
+    /// </summary>
+    public static bool SameContent(IReadOnlyList<ChatMessage> a, IReadOnlyList<ChatMessage> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (!string.Equals(a[i].Role, b[i].Role, StringComparison.OrdinalIgnoreCase)
+                || !string.Equals(a[i].Text(), b[i].Text(), StringComparison.Ordinal)
+                || !SameToolCalls(a[i].Parts, b[i].Parts))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool SameToolCalls(List<MessagePart> a, List<MessagePart> b)
+    {
+        int i = 0, j = 0;
+        while (true)
+        {
+            while (i < a.Count && a[i].Type != MessagePart.ToolCallType)
+            {
+                i++;
+            }
+
+            while (j < b.Count && b[j].Type != MessagePart.ToolCallType)
+            {
+                j++;
+            }
+
+            if (i == a.Count || j == b.Count)
+            {
+                return i == a.Count && j == b.Count;
+            }
+
+            if (!string.Equals(a[i].Name, b[j].Name, StringComparison.Ordinal)
+                || !string.Equals(a[i].Arguments ?? a[i].RawJson, b[j].Arguments ?? b[j].RawJson, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            i++;
+            j++;
+        }
+    }
 }
 
 /// <summary>

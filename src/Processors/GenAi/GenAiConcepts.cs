@@ -45,11 +45,8 @@ internal enum ConceptKeyForm
 /// <summary>Kind of value a concept holds; decides how values are parsed and compared.</summary>
 internal enum ConceptValueKind
 {
-    /// <summary>Case-insensitive, trimmed string (provider).</summary>
+    /// <summary>Provider or model name: compared case-insensitively after trimming.</summary>
     Name,
-
-    /// <summary>Model name: compared case-insensitively; a dated snapshot (<c>gpt-4o-2024-08-06</c>) matches its base name.</summary>
-    Model,
 
     /// <summary>Non-negative integer; numeric strings and integral doubles accepted.</summary>
     Count,

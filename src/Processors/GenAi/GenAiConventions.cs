@@ -57,13 +57,13 @@ internal static class GenAiConventions
             new(LlmSystem, GenAiConvention.OpenInference),
             new(LangtraceServiceName, GenAiConvention.Langtrace, OnlyOnLlmSpans: true),
         ]),
-        new(GenAiConcept.RequestModel, "request_model", ConceptValueKind.Model,
+        new(GenAiConcept.RequestModel, "request_model", ConceptValueKind.Name,
         [
             new(RequestModel, GenAiConvention.OtelGenAi | GenAiConvention.Langtrace | GenAiConvention.OpenLlmetry),
             new(LegacyLlmModel, GenAiConvention.Langtrace),
             new(OpenInferenceModelName, GenAiConvention.OpenInference),
         ]),
-        new(GenAiConcept.ResponseModel, "response_model", ConceptValueKind.Model,
+        new(GenAiConcept.ResponseModel, "response_model", ConceptValueKind.Name,
         [
             new(ResponseModel, GenAiConvention.OtelGenAi | GenAiConvention.Langtrace | GenAiConvention.OpenLlmetry),
         ]),

@@ -3,7 +3,7 @@ using Collector.Pipeline.Configuration;
 namespace Collector.Processors.LangtraceMerge;
 
 /// <summary>Which value wins when a merged event and its span disagree about one attribute.</summary>
-public enum ConflictResolution
+public enum ConflictPreference
 {
     PreferSpan,
     PreferEvent,
@@ -43,7 +43,7 @@ public sealed class LangtraceMergeConfig : ComponentConfig
     public double OverlapRatio { get; set; } = 0.8;
 
     /// <summary>Semantic-overlap merge: which side keeps a key both carry with different values.</summary>
-    public ConflictResolution ConflictResolution { get; set; } = ConflictResolution.PreferSpan;
+    public ConflictPreference ConflictResolution { get; set; } = ConflictPreference.PreferSpan;
 
     internal static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(10);
 

@@ -197,7 +197,7 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
             else if (!Equals(target[existing].Value, attribute.Value))
             {
                 metrics.Conflicts.Increment();
-                if (config.ConflictResolution == ConflictResolution.PreferEvent)
+                if (config.ConflictResolution == ConflictPreference.PreferEvent)
                 {
                     target[existing] = attribute;
                 }

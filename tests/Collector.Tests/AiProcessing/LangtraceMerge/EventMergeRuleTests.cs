@@ -128,9 +128,9 @@ public sealed class EventMergeRuleTests
         Assert.That(merge.Events("semantic"), Is.EqualTo(1));
     }
 
-    [TestCase(ConflictResolution.PreferSpan, "gpt-4o")]
-    [TestCase(ConflictResolution.PreferEvent, "gpt-4o-mini")]
-    public async Task A_conflicting_attribute_is_resolved_by_conflict_resolution_and_counted(ConflictResolution resolution, string expectedModel)
+    [TestCase(ConflictPreference.PreferSpan, "gpt-4o")]
+    [TestCase(ConflictPreference.PreferEvent, "gpt-4o-mini")]
+    public async Task A_conflicting_attribute_is_resolved_by_conflict_resolution_and_counted(ConflictPreference resolution, string expectedModel)
     {
         await using var merge = await MergeHarness.StartAsync(c => c.ConflictResolution = resolution);
         var trace = NewTrace();

@@ -33,7 +33,7 @@ public sealed class LangtraceMergeConfigTests
         Assert.That(config.DuplicateWindow, Is.EqualTo(TimeSpan.FromMilliseconds(500)));
         Assert.That(config.DuplicateMatch, Is.EqualTo(DuplicateMatch.Content));
         Assert.That(config.OverlapRatio, Is.EqualTo(0.8));
-        Assert.That(config.ConflictResolution, Is.EqualTo(ConflictResolution.PreferSpan));
+        Assert.That(config.ConflictResolution, Is.EqualTo(ConflictPreference.PreferSpan));
         var errors = new ConfigErrors();
         config.Validate(errors);
         Assert.That(errors.All, Is.Empty);
@@ -61,7 +61,7 @@ public sealed class LangtraceMergeConfigTests
         Assert.That(config.DuplicateWindow, Is.EqualTo(TimeSpan.FromMilliseconds(250)));
         Assert.That(config.DuplicateMatch, Is.EqualTo(DuplicateMatch.Name));
         Assert.That(config.OverlapRatio, Is.EqualTo(0.9));
-        Assert.That(config.ConflictResolution, Is.EqualTo(ConflictResolution.PreferEvent));
+        Assert.That(config.ConflictResolution, Is.EqualTo(ConflictPreference.PreferEvent));
     }
 
     [Test]

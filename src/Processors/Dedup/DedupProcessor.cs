@@ -1,0 +1,180 @@
+using Collector.Pipeline;
+using Collector.Pipeline.Telemetry;
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Collector.Processors.Dedup;
+
+/// <summary>
+/// Drops items whose identity was already seen within the window (rules in README.md), keeps
+/// the batch consistent (item count, no empty scopes or resources) and settles the acks of a
+/// batch that ends up empty, since no one downstream will. Signal specifics are the three
+/// accessors; everything else is shared by spans and log records.
+/// </summary>
+internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TResource>
+    where TResource : class, IMessage<TResource>
+{
+    private readonly IConsumer<TResource> _next;
+    private readonly TimeProvider _time;
+    private readonly DedupTable _table;
+    private readonly Lock _lock = new();
+    private readonly Counter _dropped;
+    private readonly Counter _evicted;
+    private readonly Counter _unchecked;
+    private long _evictionsCounted;
+
+    protected DedupProcessor(ComponentContext context, DedupConfig config, IConsumer<TResource> next, TimeProvider time, Signal signal)
+    {
+        _next = next;
+        _time = time;
+
+        // The table works in the time provider's timestamp units; no conversion per item.
+        var window = (long)Math.Min(long.MaxValue / 4d, Math.Ceiling(config.Window.TotalSeconds * time.TimestampFrequency));
+        _table = new DedupTable(config.MaxEntries, Math.Max(1, window));
+        var processor = ("processor", context.Id.ToString());
+        _dropped = context.Metrics.Counter($"collector_processor_dedup_dropped_{signal.ItemName()}_total", $"Duplicate {signal.ItemName()} dropped by dedup.", processor);
+        _evicted = context.Metrics.Counter("collector_processor_dedup_evicted_total", "Identities evicted before their window ended because max_entries was reached.", processor);
+        _unchecked = context.Metrics.Counter("collector_processor_dedup_unchecked_total", "Items passed on without a check because they have no usable identity (missing or invalid ids, no time).", processor);
+        context.Metrics.Gauge("collector_processor_dedup_entries", "Identities currently remembered.", () => _table.Count, processor, ("signal", signal.ToConfigName()));
+    }
+
+    public bool MutatesData => true;
+
+    public ValueTask ConsumeAsync(Batch<TResource> batch, CancellationToken cancellationToken)
+    {
+        int dropped;
+        int uncheckedItems;
+        lock (_lock)
+        {
+            dropped = Filter(batch.Resources, _time.GetTimestamp(), out uncheckedItems);
+            var evictions = _table.Evictions;
+            _evicted.Add(evictions - _evictionsCounted);
+            _evictionsCounted = evictions;
+        }
+
+        _unchecked.Add(uncheckedItems);
+        if (dropped == 0)
+        {
+            return _next.ConsumeAsync(batch, cancellationToken);
+        }
+
+        _dropped.Add(dropped);
+        batch.ItemCount = Math.Max(0, batch.ItemCount - dropped);
+        if (batch.Resources.Count == 0)
+        {
+            // Everything was a duplicate: dropping by rule settles this holder's share of the acks.
+            batch.CompleteAcks();
+            return ValueTask.CompletedTask;
+        }
+
+        return _next.ConsumeAsync(batch, cancellationToken);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task ShutdownAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    protected abstract RepeatedField<TScope> ScopesOf(TResource resource);
+
+    protected abstract RepeatedField<TItem> ItemsOf(TScope scope);
+
+    protected abstract bool TryHash(TItem item, out ulong hash);
+
+    /// <summary>Removes duplicates in place, in batch order (the first sighting is kept); scopes and resources emptied by a removal go too.</summary>
+    private int Filter(RepeatedField<TResource> resources, long now, out int uncheckedItems)
+    {
+        var dropped = 0;
+        uncheckedItems = 0;
+        var r = 0;
+        while (r < resources.Count)
+        {
+            var scopes = ScopesOf(resources[r]);
+            var droppedHere = 0;
+            var s = 0;
+            while (s < scopes.Count)
+            {
+                var items = ItemsOf(scopes[s]);
+                var removed = FilterItems(items, now, ref uncheckedItems);
+                droppedHere += removed;
+                if (removed > 0 && items.Count == 0)
+                {
+                    scopes.RemoveAt(s);
+                }
+                else
+                {
+                    s++;
+                }
+            }
+
+            dropped += droppedHere;
+            if (droppedHere > 0 && scopes.Count == 0)
+            {
+                resources.RemoveAt(r);
+            }
+            else
+            {
+                r++;
+            }
+        }
+
+        return dropped;
+    }
+
+    /// <summary>Stable in-place compaction: kept items slide forward, the tail is cut once.</summary>
+    private int FilterItems(RepeatedField<TItem> items, long now, ref int uncheckedItems)
+    {
+        var write = 0;
+        for (var read = 0; read < items.Count; read++)
+        {
+            var item = items[read];
+            if (TryHash(item, out var hash))
+            {
+                if (!_table.TryAdd(hash, now))
+                {
+                    continue;
+                }
+            }
+            else
+            {
+                uncheckedItems++;
+            }
+
+            if (write != read)
+            {
+                items[write] = item;
+            }
+
+            write++;
+        }
+
+        var removed = items.Count - write;
+        for (var i = items.Count - 1; i >= write; i--)
+        {
+            items.RemoveAt(i);
+        }
+
+        return removed;
+    }
+}
+
+internal sealed class SpanDedupProcessor(ComponentContext context, DedupConfig config, IConsumer<ResourceSpans> next, TimeProvider time)
+    : DedupProcessor<ResourceSpans, ScopeSpans, Span>(context, config, next, time, Signal.Traces)
+{
+    protected override RepeatedField<ScopeSpans> ScopesOf(ResourceSpans resource) => resource.ScopeSpans;
+
+    protected override RepeatedField<Span> ItemsOf(ScopeSpans scope) => scope.Spans;
+
+    protected override bool TryHash(Span item, out ulong hash) => ItemIdentity.TryHash(item, out hash);
+}
+
+internal sealed class LogDedupProcessor(ComponentContext context, DedupConfig config, IConsumer<ResourceLogs> next, TimeProvider time)
+    : DedupProcessor<ResourceLogs, ScopeLogs, LogRecord>(context, config, next, time, Signal.Logs)
+{
+    protected override RepeatedField<ScopeLogs> ScopesOf(ResourceLogs resource) => resource.ScopeLogs;
+
+    protected override RepeatedField<LogRecord> ItemsOf(ScopeLogs scope) => scope.LogRecords;
+
+    protected override bool TryHash(LogRecord item, out ulong hash) => ItemIdentity.TryHash(item, out hash);
+}
