@@ -15,7 +15,7 @@ namespace Collector.Processors.LangtraceMerge;
 /// </summary>
 internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metrics)
 {
-    internal const string EventBodyKey = "event.body";
+    private const string EventBodyKey = "event.body";
     private const string ServiceTypeKey = GenAiOperation.LangtraceKey;
     private const byte Unvisited = 0;
     private const byte OnPath = 1;

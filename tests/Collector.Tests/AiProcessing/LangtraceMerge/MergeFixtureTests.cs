@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
+using Collector.Processors.GenAi;
 using Collector.Tests.TestSupport;
 using OpenTelemetry.Proto.Logs.V1;
 using OpenTelemetry.Proto.Trace.V1;
@@ -107,6 +108,52 @@ public sealed class MergeFixtureTests
         }
 
         Assert.That(JsonNode.DeepEquals(actual, expected), Is.True, $"{name} captured:\n{actual.ToJsonString(Indented)}");
+    }
+
+    [Test]
+    public async Task Behind_dedup_and_ahead_of_conflict_resolution_a_retried_rag_request_counts_each_call_once()
+    {
+        var directory = Path.Combine(Root, "merge-rag-tool-calls");
+        var expected = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(directory, "expected.json")))!["spans"]!.AsArray();
+        var store = new CaptureStore();
+        var port = Ports.Free();
+        var yaml = $$"""
+            receivers:
+              otlp: { protocols: { http: { endpoint: "127.0.0.1:{{port}}" } } }
+            processors:
+              dedup:
+              langtrace_merge: { wait: 200ms }
+              conflict_resolution: { target: otel_genai }
+            exporters:
+              capture/traces:
+              capture/logs:
+            service:
+              pipelines:
+                traces: { receivers: [otlp], processors: [dedup, langtrace_merge, conflict_resolution], exporters: [capture/traces] }
+                logs: { receivers: [otlp], processors: [dedup, langtrace_merge], exporters: [capture/logs] }
+            """;
+        await using (var collector = await RunningCollector.StartAsync(yaml, new CaptureExporterFactory(store)))
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            // Every request twice, as an SDK does when the first answer was lost.
+            foreach (var file in Directory.GetFiles(directory, "??-*.json").Order(StringComparer.Ordinal).SelectMany(f => new[] { f, f }))
+            {
+                var signal = file.EndsWith("-traces.json", StringComparison.Ordinal) ? "traces" : "logs";
+                using var content = new ByteArrayContent(await File.ReadAllBytesAsync(file));
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                using var response = await http.PostAsync($"/v1/{signal}", content);
+                Assert.That((int)response.StatusCode, Is.EqualTo(200));
+            }
+
+            await Poll.UntilAsync(() => Spans(store).Count == expected.Count, TimeSpan.FromSeconds(10), $"{expected.Count} spans");
+        }
+
+        var spans = Spans(store).Select(x => x.Span).ToList();
+        Assert.That(spans.Select(s => Convert.ToHexStringLower(s.SpanId.ToByteArray())), Is.EquivalentTo(expected.Select(e => e!["span"]!["spanId"]!.GetValue<string>())));
+        Assert.That(Logs(store), Is.Empty, "every event merged once; the retried copies were dropped by dedup");
+        var llm = spans.Where(GenAiConventions.IsLlmSpan).ToList();
+        Assert.That(llm.Sum(s => (GenAiConventions.InputTokens(s) ?? 0) + (GenAiConventions.OutputTokens(s) ?? 0)), Is.EqualTo(212 + 24 + 268 + 57 + 14));
+        Assert.That(llm.Where(s => s.Name != "embeddings text-embedding-3-small").Select(s => GenAiConventions.Find(s.Attributes, "gen_ai.usage.total_tokens")?.IntValue), Is.EquivalentTo(new long?[] { 236, 325 }));
     }
 
     private static List<(ResourceSpans Resource, ScopeSpans Scope, Span Span)> Spans(CaptureStore store) =>
