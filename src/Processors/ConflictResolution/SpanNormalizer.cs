@@ -61,12 +61,14 @@ internal sealed class SpanNormalizer
     /// <summary>Normalises <paramref name="span"/> in place; returns the number of conflicts recorded.</summary>
     public int Normalize(Span span)
     {
-        if (!IsRelevant(span))
+        var presence = KeyPresence.Scan(span);
+        if (!presence.Any)
         {
             return 0;
         }
 
-        var state = new SpanState(span, GenAiConventions.IsLlmSpan(span.Attributes));
+        var isLlm = HasSource(presence, GenAiConventions.Descriptor(GenAiConcept.Operation), string.Empty) && GenAiConventions.IsLlmSpan(span.Attributes);
+        var state = new SpanState(span, presence, isLlm);
         ResolveOperation(ref state);
         ResolveScalar(ref state, GenAiConcept.Provider);
         ResolveScalar(ref state, GenAiConcept.RequestModel);
@@ -88,31 +90,6 @@ internal sealed class SpanNormalizer
 
         AppendConflicts(span.Attributes, state.Conflicts);
         return state.Conflicts.Count;
-    }
-
-    /// <summary>Cheap test that keeps non-GenAI spans (most of a trace) off every other path.</summary>
-    private static bool IsRelevant(Span span)
-    {
-        var attributes = span.Attributes;
-        for (var i = 0; i < attributes.Count; i++)
-        {
-            if (GenAiConventions.IsGenAiKey(attributes[i].Key))
-            {
-                return true;
-            }
-        }
-
-        var events = span.Events;
-        for (var i = 0; i < events.Count; i++)
-        {
-            var name = events[i].Name;
-            if (name == GenAiConventions.LangtracePromptEvent || name == GenAiConventions.LangtraceCompletionEvent)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     // ---- scalars: provider, models, token counts ------------------------------------------------
@@ -219,7 +196,7 @@ internal sealed class SpanNormalizer
 
     private void CollectScalar(ref SpanState state, GenAiConcept concept, string key, bool targetSide, bool isCount, Candidate[] candidates, ref int n)
     {
-        var value = GenAiConventions.Find(state.Span.Attributes, key);
+        var value = state.Presence.Has(key) ? GenAiConventions.Find(state.Span.Attributes, key) : null;
         if (value is null)
         {
             return;
@@ -312,8 +289,10 @@ internal sealed class SpanNormalizer
             }
         }
 
-        if (n == 0)
+        if (n == 0 || (n == 1 && candidates[0].TargetSide))
         {
+            // Nothing to map or resolve.
+            ClearScratch(candidates, n);
             return;
         }
 
@@ -363,7 +342,7 @@ internal sealed class SpanNormalizer
 
     private void CollectOperation(ref SpanState state, string key, bool targetSide, Candidate[] candidates, ref int n)
     {
-        var value = GenAiConventions.Find(state.Span.Attributes, key);
+        var value = state.Presence.Has(key) ? GenAiConventions.Find(state.Span.Attributes, key) : null;
         if (value is null)
         {
             return;
@@ -394,6 +373,12 @@ internal sealed class SpanNormalizer
         var span = state.Span;
         var descriptor = GenAiConventions.Descriptor(concept);
         var targetKey = _targets.Of(concept)[0];
+        if (!HasSource(state.Presence, descriptor, targetKey))
+        {
+            // Only the target form (or nothing): no JSON needs parsing.
+            return;
+        }
+
         List<MessageCandidate>? candidates = null;
         foreach (var key in descriptor.Keys)
         {
@@ -448,6 +433,20 @@ internal sealed class SpanNormalizer
                 }
             }
         }
+    }
+
+    /// <summary>True when any key of the concept other than <paramref name="targetKey"/> is present.</summary>
+    private static bool HasSource(KeyPresence presence, ConceptDescriptor descriptor, string targetKey)
+    {
+        foreach (var key in descriptor.Keys)
+        {
+            if (key.Key != targetKey && presence.Has(key))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void CollectMessages(Span span, GenAiConcept concept, ConceptKey key, bool targetSide, ref List<MessageCandidate>? candidates)
@@ -657,9 +656,11 @@ internal sealed class SpanNormalizer
 
     private sealed record MessageCandidate(ConceptKey Key, bool TargetSide, List<ChatMessage> Messages, string Display, Event? Event);
 
-    private struct SpanState(Span span, bool isLlm)
+    private struct SpanState(Span span, KeyPresence presence, bool isLlm)
     {
         public Span Span { get; } = span;
+
+        public KeyPresence Presence { get; } = presence;
 
         public bool IsLlm { get; } = isLlm;
 

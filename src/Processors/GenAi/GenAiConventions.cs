@@ -210,15 +210,31 @@ internal static class GenAiConventions
         return false;
     }
 
-    /// <summary>True when <paramref name="key"/> belongs to any GenAI convention.</summary>
+    /// <summary>True when <paramref name="key"/> belongs to any GenAI convention. The first character rejects most other keys at once.</summary>
     public static bool IsGenAiKey(string key)
     {
-        for (var i = 0; i < GenAiKeyPrefixes.Length; i++)
+        if (key.Length == 0)
         {
-            if (key.StartsWith(GenAiKeyPrefixes[i], StringComparison.Ordinal))
-            {
-                return true;
-            }
+            return false;
+        }
+
+        switch (key[0])
+        {
+            // First letters of GenAiKeyPrefixes; 'i' and 'o' also start GenAiExactKeys.
+            case 'g' or 'l' or 't' or 'o' or 'e' or 'r':
+                for (var i = 0; i < GenAiKeyPrefixes.Length; i++)
+                {
+                    if (key.StartsWith(GenAiKeyPrefixes[i], StringComparison.Ordinal))
+                    {
+                        return true;
+                    }
+                }
+
+                break;
+            case 'i':
+                break;
+            default:
+                return false;
         }
 
         for (var i = 0; i < GenAiExactKeys.Length; i++)

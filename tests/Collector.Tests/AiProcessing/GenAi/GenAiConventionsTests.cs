@@ -39,6 +39,15 @@ public sealed class GenAiConventionsTests
         Assert.That(GenAiConventions.IsGenAiSpan(SpanWith(("http.method", "GET"))), Is.False);
     }
 
+    [Test]
+    public void Operation_is_the_most_specific_of_the_agreeing_kinds()
+    {
+        Assert.That(GenAiConventions.Operation(SpanWith(("langtrace.service.type", "llm"), ("llm.request.type", "embedding")).Attributes), Is.EqualTo(OperationKind.Embeddings));
+        Assert.That(GenAiConventions.Operation(SpanWith(("openinference.span.kind", "AGENT")).Attributes), Is.EqualTo(OperationKind.Agent));
+        Assert.That(GenAiConventions.Operation(SpanWith(("gen_ai.operation.name", "chat"), ("openinference.span.kind", "TOOL")).Attributes), Is.EqualTo(OperationKind.Chat), "on disagreement the first key wins");
+        Assert.That(GenAiConventions.Operation(SpanWith(("http.method", "GET")).Attributes), Is.EqualTo(OperationKind.Unknown));
+    }
+
     [TestCase("gen_ai.provider.name", " OpenAI ", "openai")]
     [TestCase("gen_ai.system", "Anthropic", "anthropic")]
     [TestCase("llm.provider", "azure", "azure")]
