@@ -10,6 +10,7 @@ public static class ProcessorFactories
         new Batch.BatchFactory(),
         new MemoryLimiter.MemoryLimiterFactory(),
         new Dedup.DedupFactory(),
+        new LangtraceMerge.LangtraceMergeFactory(),
         new ConflictResolution.ConflictResolutionFactory(),
     ];
 }
