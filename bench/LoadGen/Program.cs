@@ -25,7 +25,7 @@ internal static class Program
             return 64;
         }
 
-        var template = Workloads.Create(options);
+        var template = Workloads.Create(options.Workload, options.SpansPerRequest, options.AttributesPerSpan);
         Console.Error.WriteLine($"workload {options.Workload}: {template.SpanCount} spans/request, {template.ProtobufSize:N0} bytes protobuf, {template.JsonSize:N0} bytes JSON");
         var ceiling = Runner.MeasureCeiling(template, TimeSpan.FromSeconds(3));
         Console.Error.WriteLine($"ceiling (Google.Protobuf decode+encode, one core): {ceiling:N0} spans/s");

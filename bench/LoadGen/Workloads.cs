@@ -141,10 +141,10 @@ internal static class Workloads
 {
     private const ulong StartNanos = 1_760_000_000_000_000_000;
 
-    public static PayloadTemplate Create(Options options) => options.Workload switch
+    public static PayloadTemplate Create(string workload, int spansPerRequest, int attributesPerSpan) => workload switch
     {
-        "llm" => Llm(options.SpansPerRequest),
-        _ => Testbed(options.SpansPerRequest, options.AttributesPerSpan),
+        "llm" => Llm(spansPerRequest),
+        _ => Testbed(spansPerRequest, attributesPerSpan),
     };
 
     /// <summary>The OpenTelemetry Collector testbed's Trace10kSPS shape: N spans per request, M attributes per span.</summary>
