@@ -24,6 +24,7 @@ internal sealed class LangtraceRequestBatcher(int batchSize, TimeSpan flushInter
 
     private readonly Dictionary<GroupKey, Group> _groups = [];
     private readonly Lock _lock = new();
+    private long _adds;
     private bool _closed;
 
     /// <summary>
@@ -43,6 +44,7 @@ internal sealed class LangtraceRequestBatcher(int batchSize, TimeSpan flushInter
                 return [batch];
             }
 
+            var add = ++_adds;
             var wasEmpty = _groups.Count == 0;
             var bytesPerSpan = batch.ItemCount > 0 ? batch.ByteSize / batch.ItemCount : 0;
             foreach (var resource in batch.Resources)
@@ -58,10 +60,10 @@ internal sealed class LangtraceRequestBatcher(int batchSize, TimeSpan flushInter
                     foreach (var span in scope.Spans)
                     {
                         var group = GroupFor(key, ref ready);
-                        if (!ReferenceEquals(group.LastBatch, batch))
+                        if (group.LastAdd != add)
                         {
                             // This request now holds data of the batch: it must settle the batch's acks too.
-                            group.LastBatch = batch;
+                            group.LastAdd = add;
                             group.TakeAcksOf(batch);
                             touched++;
                         }
@@ -180,8 +182,8 @@ internal sealed class LangtraceRequestBatcher(int batchSize, TimeSpan flushInter
 
         public long ByteSize { get; set; }
 
-        /// <summary>The incoming batch that last added spans, to hold each batch's acks once per request.</summary>
-        public Batch<ResourceSpans>? LastBatch { get; set; }
+        /// <summary>The <see cref="Add"/> call that last added spans (a sequence number, so no batch is kept alive), to hold each batch's acks once per request.</summary>
+        public long LastAdd { get; set; }
 
         public void TakeAcksOf(Batch<ResourceSpans> batch)
         {

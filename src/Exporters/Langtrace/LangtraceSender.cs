@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -21,6 +22,9 @@ internal sealed class LangtraceSender : IExportSender<ResourceSpans>, IDisposabl
     private const int MaxResponseBytes = 64 * 1024;
     private const int MaxDetailChars = 200;
     private const int MaxTraceIdsInDetail = 10;
+
+    /// <summary>Request buffers larger than this (huge prompts) are not kept for reuse.</summary>
+    private const int MaxPooledBufferBytes = 1 << 20;
     private const string KeyHint = "check LANGTRACE_API_KEY / api_key";
 
     private static readonly MediaTypeHeaderValue JsonType = new("application/json");
@@ -36,6 +40,10 @@ internal sealed class LangtraceSender : IExportSender<ResourceSpans>, IDisposabl
     private readonly string? _apiKey;
     private readonly List<string> _copyResourceAttributes;
 
+    /// <summary>Encoders with their body buffers, reused across requests (at most one per concurrent sender).</summary>
+    private readonly ConcurrentQueue<(LangtraceJsonEncoder Encoder, ArrayBufferWriter<byte> Body)> _buffers = new();
+    private readonly int _maxPooled;
+
     public LangtraceSender(LangtraceExporterConfig config)
     {
         _url = Pipeline.Configuration.Endpoint.TryParseTarget(config.Endpoint, defaultTls: true, out var url)
@@ -50,34 +58,50 @@ internal sealed class LangtraceSender : IExportSender<ResourceSpans>, IDisposabl
         _headers = [.. config.Headers];
         _apiKey = string.IsNullOrWhiteSpace(config.ApiKey) ? null : config.ApiKey;
         _copyResourceAttributes = [.. config.CopyResourceAttributes];
+        _maxPooled = config.SendingQueue.NumConsumers;
     }
 
     public async Task<ExportResult> SendAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken)
     {
         // The exporter hands over one (resource, scope) per batch; should a batch ever hold more
         // (the server reads only the first of each), each pair still goes in its own request.
-        var encoder = new LangtraceJsonEncoder(_copyResourceAttributes);
-        var body = new ArrayBufferWriter<byte>(16 * 1024);
-        foreach (var resource in batch.Resources)
+        if (!_buffers.TryDequeue(out var buffers))
         {
-            foreach (var scope in resource.ScopeSpans)
-            {
-                if (scope.Spans.Count == 0)
-                {
-                    continue;
-                }
-
-                body.ResetWrittenCount();
-                encoder.Encode(resource, scope, body);
-                var result = await PostAsync(body.WrittenMemory, batch, cancellationToken);
-                if (result.Outcome != ExportOutcome.Success)
-                {
-                    return result;
-                }
-            }
+            buffers = (new LangtraceJsonEncoder(_copyResourceAttributes), new ArrayBufferWriter<byte>(64 * 1024));
         }
 
-        return ExportResult.Success;
+        var (encoder, body) = buffers;
+        try
+        {
+            foreach (var resource in batch.Resources)
+            {
+                foreach (var scope in resource.ScopeSpans)
+                {
+                    if (scope.Spans.Count == 0)
+                    {
+                        continue;
+                    }
+
+                    body.ResetWrittenCount();
+                    encoder.Encode(resource, scope, body);
+                    var result = await PostAsync(body.WrittenMemory, batch, cancellationToken);
+                    if (result.Outcome != ExportOutcome.Success)
+                    {
+                        return result;
+                    }
+                }
+            }
+
+            return ExportResult.Success;
+        }
+        finally
+        {
+            // The request has been sent (or abandoned) by now: the buffer is free again.
+            if (body.Capacity <= MaxPooledBufferBytes && _buffers.Count < _maxPooled)
+            {
+                _buffers.Enqueue(buffers);
+            }
+        }
     }
 
     public void Dispose() => _client.Dispose();
