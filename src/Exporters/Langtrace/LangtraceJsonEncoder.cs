@@ -171,8 +171,11 @@ internal sealed class LangtraceJsonEncoder
         var facts = LlmSpanFacts.Of(span);
         var type = facts.Type(a);
         w.WriteStartArray(AttributesName);
-        var renamePrompt = type == LangtraceServiceType.Llm && facts.LlmTokenCounts < 0 && facts.InputTokens < 0 && facts.PromptTokens >= 0;
-        var renameCompletion = type == LangtraceServiceType.Llm && facts.LlmTokenCounts < 0 && facts.OutputTokens < 0 && facts.CompletionTokens >= 0;
+        // Renamed only when readable as a count: WriteDerivedAttributes then writes it under the newer key.
+        var renamePrompt = type == LangtraceServiceType.Llm && facts.LlmTokenCounts < 0 && facts.InputTokens < 0
+            && LlmSpanFacts.Count(a, facts.PromptTokens) is not null;
+        var renameCompletion = type == LangtraceServiceType.Llm && facts.LlmTokenCounts < 0 && facts.OutputTokens < 0
+            && LlmSpanFacts.Count(a, facts.CompletionTokens) is not null;
         for (var i = 0; i < a.Count; i++)
         {
             // Langtrace's cost query adds up gen_ai.usage.input_tokens and .prompt_tokens: the older
