@@ -2,7 +2,7 @@ using Collector.Exporters.Langtrace;
 using Collector.Pipeline.Configuration;
 using Collector.Receiver.Langtrace;
 
-namespace Collector.Tests.Langtrace;
+namespace Collector.Tests.LangtraceInterop;
 
 /// <summary>Config binding and validation of the langtrace exporter and receiver, through the real loader.</summary>
 public sealed class LangtraceConfigTests

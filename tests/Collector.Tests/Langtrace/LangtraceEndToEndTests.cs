@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Collector.Receiver.Langtrace;
-using Collector.Tests.Langtrace.StandIn;
+using Collector.Tests.LangtraceInterop.StandIn;
 using Collector.Tests.TestSupport;
 using Google.Protobuf;
 using OpenTelemetry;
@@ -14,7 +14,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using ProtoSpan = OpenTelemetry.Proto.Trace.V1.Span;
 
-namespace Collector.Tests.Langtrace;
+namespace Collector.Tests.LangtraceInterop;
 
 /// <summary>
 /// Whole collectors between real clients and the Langtrace stand-in: the OpenTelemetry .NET SDK

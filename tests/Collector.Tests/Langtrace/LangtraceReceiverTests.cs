@@ -10,7 +10,7 @@ using Google.Protobuf;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Collector.Tests.Langtrace;
+namespace Collector.Tests.LangtraceInterop;
 
 /// <summary>The langtrace receiver turns what Langtrace SDKs post into the right OTLP spans, and replies as Langtrace does.</summary>
 public sealed class LangtraceReceiverTests

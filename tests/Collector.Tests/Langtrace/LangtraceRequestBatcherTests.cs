@@ -2,7 +2,7 @@ using Collector.Exporters.Langtrace;
 using Collector.Pipeline;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Collector.Tests.Langtrace;
+namespace Collector.Tests.LangtraceInterop;
 
 /// <summary>The exporter's regrouping: acks follow the spans, groups are bounded, nothing is lost.</summary>
 public sealed class LangtraceRequestBatcherTests

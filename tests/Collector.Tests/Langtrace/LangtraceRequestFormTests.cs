@@ -1,12 +1,12 @@
 using System.Text.Json.Nodes;
 using Collector.Pipeline;
-using Collector.Tests.Langtrace.StandIn;
+using Collector.Tests.LangtraceInterop.StandIn;
 using Collector.Tests.TestSupport;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Collector.Tests.Langtrace;
+namespace Collector.Tests.LangtraceInterop;
 
 /// <summary>What the langtrace exporter sends, checked by what the Langtrace stand-in stores.</summary>
 public sealed class LangtraceRequestFormTests : LangtraceTestBase

@@ -5,7 +5,7 @@ using Collector.Pipeline.Otlp;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Collector.Tests.Langtrace;
+namespace Collector.Tests.LangtraceInterop;
 
 /// <summary>
 /// The stand-in behaves as Langtrace's route.ts does, including the traps the exporter's request

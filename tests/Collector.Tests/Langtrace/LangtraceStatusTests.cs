@@ -1,7 +1,7 @@
 using Collector.Tests.TestSupport;
 using Serilog.Events;
 
-namespace Collector.Tests.Langtrace;
+namespace Collector.Tests.LangtraceInterop;
 
 /// <summary>How the langtrace exporter answers each reply of Langtrace's ingestion route (DESIGN section 7).</summary>
 public sealed class LangtraceStatusTests : LangtraceTestBase

@@ -2,14 +2,14 @@ using Collector.Exporters.Langtrace;
 using Collector.Pipeline;
 using Collector.Pipeline.Configuration;
 using Collector.Tests.Exporters;
-using Collector.Tests.Langtrace.StandIn;
+using Collector.Tests.LangtraceInterop.StandIn;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Resource.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Collector.Tests.Langtrace;
+namespace Collector.Tests.LangtraceInterop;
 
 /// <summary>A Langtrace stand-in and langtrace exporters for one test, stopped after it.</summary>
 public abstract class LangtraceTestBase

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenTelemetry.Proto.Common.V1;
 
-namespace Collector.Tests.Langtrace;
+namespace Collector.Tests.LangtraceInterop;
 
 /// <summary>
 /// Whether a value Langtrace stored gives back the value that was sent: strings as they are, ints

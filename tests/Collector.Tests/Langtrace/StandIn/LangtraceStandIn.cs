@@ -14,7 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 
-namespace Collector.Tests.Langtrace.StandIn;
+namespace Collector.Tests.LangtraceInterop.StandIn;
 
 /// <summary>One POST as the stand-in saw it, and what it answered.</summary>
 internal sealed record StandInRequest(
