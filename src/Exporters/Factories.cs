@@ -10,5 +10,6 @@ public static class ExporterFactories
         new Otlp.OtlpExporterFactory(),
         new OtlpHttp.OtlpHttpExporterFactory(),
         new Debug.DebugExporterFactory(),
+        new Langtrace.LangtraceExporterFactory(),
     ];
 }

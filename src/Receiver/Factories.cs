@@ -8,5 +8,6 @@ public static class ReceiverFactories
     public static IEnumerable<IComponentFactory> All() =>
     [
         new Otlp.OtlpReceiverFactory(),
+        new Langtrace.LangtraceReceiverFactory(),
     ];
 }

@@ -24,6 +24,18 @@ public readonly record struct ExportResult(ExportOutcome Outcome, string? Error 
 
     /// <summary>Accepted, but the backend rejected part of it (partial_success): that part is permanent.</summary>
     public static ExportResult Partial(long rejectedItems, string error) => new(ExportOutcome.Success, error, null, rejectedItems);
+
+    /// <summary>
+    /// Retryable now, but a batch that still fails when retries run out is dropped as poison
+    /// (counted reason="poison", logged with <paramref name="poisonDetail"/>) instead of being kept
+    /// for later: for backends whose error cannot tell a transient failure from one the payload
+    /// causes, so that one bad batch never blocks the batches behind it.
+    /// </summary>
+    public static ExportResult RetryableOrPoison(string error, string poisonDetail, TimeSpan? retryAfter = null) =>
+        new(ExportOutcome.Retryable, error, retryAfter) { PoisonDetail = poisonDetail };
+
+    /// <summary>Set by <see cref="RetryableOrPoison"/>: what identifies the batch in the poison log line (e.g. its trace ids).</summary>
+    public string? PoisonDetail { get; init; }
 }
 
 /// <summary>

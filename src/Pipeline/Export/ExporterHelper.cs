@@ -17,7 +17,7 @@ internal sealed record ExporterHelperSettings(TimeSpan Timeout, RetryOnFailureCo
 /// queue -> retry with backoff -> per-attempt timeout. <see cref="ConsumeAsync"/> never waits for
 /// the backend when the queue is on: a full queue drops the batch and counts it. Every batch
 /// that leaves without being delivered is counted under one reason (queue_full, permanent,
-/// retries_exhausted, shutdown); a backend's partial rejection counts as partial_rejected.
+/// retries_exhausted, poison, shutdown); a backend's partial rejection counts as partial_rejected.
 /// </summary>
 internal sealed class ExporterHelper<T> : IExporter<T>
     where T : class, IMessage<T>
@@ -45,6 +45,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
     private readonly Counter _droppedQueueFull;
     private readonly Counter _droppedPermanent;
     private readonly Counter _droppedRetriesExhausted;
+    private readonly Counter _droppedPoison;
     private readonly Counter _droppedShutdown;
     private readonly Counter _rejectedPartial;
     private Task[] _consumers = [];
@@ -71,6 +72,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         _droppedQueueFull = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "queue_full"));
         _droppedPermanent = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "permanent"));
         _droppedRetriesExhausted = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "retries_exhausted"));
+        _droppedPoison = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "poison"));
         _droppedShutdown = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "shutdown"));
         _rejectedPartial = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "partial_rejected"));
 
@@ -392,6 +394,17 @@ internal sealed class ExporterHelper<T> : IExporter<T>
     /// <summary>Seam for the spool (durability on_failure): a batch the backend would not take in time will wait on disk instead.</summary>
     private void OnRetriesExhausted(Batch<T> batch, ExportResult lastResult)
     {
+        if (lastResult.PoisonDetail is { } detail)
+        {
+            // Never kept for later (spool): the payload itself may be what the backend refuses.
+            // Logged every time, not once per cause: each poison batch is data an operator may need to find.
+            Drop(batch, _droppedPoison);
+            _logger.Warning(
+                "Exporter {Exporter} dropped {Count} {Items} as a poison batch after retries: {Error}; {Detail}",
+                _exporter, batch.ItemCount, _items, lastResult.Error, detail);
+            return;
+        }
+
         Drop(batch, _droppedRetriesExhausted);
         if (FirstTime("retries_exhausted", lastResult.Error))
         {

@@ -38,7 +38,12 @@ internal sealed class BearerTokenAuthenticator
             return false;
         }
 
-        var token = header[scheme.Length..].Trim();
+        return IsKnownToken(header[scheme.Length..].Trim());
+    }
+
+    /// <summary>Whether <paramref name="token"/> is one of the configured tokens (also used for API-key headers such as x-api-key).</summary>
+    public bool IsKnownToken(ReadOnlySpan<char> token)
+    {
         if (token.IsEmpty)
         {
             return false;

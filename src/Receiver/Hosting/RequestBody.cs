@@ -15,6 +15,25 @@ internal readonly struct PooledBody(byte[] array, int length) : IDisposable
     public void Dispose() => ArrayPool<byte>.Shared.Return(array);
 }
 
+/// <summary>How reading a request body ended.</summary>
+internal enum BodyReadStatus
+{
+    /// <summary>Read completely; <see cref="BodyRead.Body"/> holds it.</summary>
+    Ok,
+
+    /// <summary>Larger than the limit, on the wire or after decompression (answer 413).</summary>
+    TooLarge,
+
+    /// <summary>Content-Encoding not supported (answer 415).</summary>
+    UnsupportedEncoding,
+
+    /// <summary>Corrupt compression or a broken request stream (answer 400).</summary>
+    Unreadable,
+}
+
+/// <summary>A request body, or why there is none; dispose <see cref="Body"/> when set.</summary>
+internal readonly record struct BodyRead(BodyReadStatus Status, PooledBody? Body = null);
+
 /// <summary>
 /// Reads request bodies with the size limit applied after decompression and enforced while
 /// decompressing, so that a small compressed body (gzip bomb) never allocates past the limit.
@@ -22,6 +41,42 @@ internal readonly struct PooledBody(byte[] array, int length) : IDisposable
 internal static class RequestBody
 {
     private const int MinInitialBuffer = 16 * 1024;
+
+    /// <summary>
+    /// The whole body of <paramref name="request"/>, decoded per its Content-Encoding, bounded by
+    /// <paramref name="limit"/> bytes after decompression. Kestrel's own wire-size cap (when set to
+    /// the same limit) is reported as <see cref="BodyReadStatus.TooLarge"/> too.
+    /// </summary>
+    public static async ValueTask<BodyRead> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        Stream? decoded = null;
+        try
+        {
+            decoded = await OpenDecodedAsync(request, cancellationToken).ConfigureAwait(false);
+            if (decoded is null)
+            {
+                return new BodyRead(BodyReadStatus.UnsupportedEncoding);
+            }
+
+            var body = await ReadBoundedAsync(decoded, limit, request.ContentLength, cancellationToken).ConfigureAwait(false);
+            return body is null ? new BodyRead(BodyReadStatus.TooLarge) : new BodyRead(BodyReadStatus.Ok, body);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return new BodyRead(BodyReadStatus.TooLarge);
+        }
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException)
+        {
+            return new BodyRead(BodyReadStatus.Unreadable);
+        }
+        finally
+        {
+            if (decoded is not null && !ReferenceEquals(decoded, request.Body))
+            {
+                await decoded.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
 
     /// <summary>
     /// The body decoded per Content-Encoding (gzip, deflate, identity/none), or null when the

@@ -113,38 +113,18 @@ internal sealed class OtlpHttpHandler
             return;
         }
 
-        Stream? decoded = null;
-        PooledBody? body;
-        try
+        var read = await RequestBody.ReadAsync(request, _maxBodyBytes, ct).ConfigureAwait(false);
+        switch (read.Status)
         {
-            decoded = await RequestBody.OpenDecodedAsync(request, ct).ConfigureAwait(false);
-            if (decoded is null)
-            {
+            case BodyReadStatus.UnsupportedEncoding:
                 await RejectAsync(context, StatusCodes.Status415UnsupportedMediaType, StatusCode.InvalidArgument, "bad_content_encoding", "unsupported content encoding; use gzip, deflate or identity", format).ConfigureAwait(false);
                 return;
-            }
-
-            body = await RequestBody.ReadBoundedAsync(decoded, _maxBodyBytes, request.ContentLength, ct).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            // Kestrel's wire-size cap (set to the same limit) fired before decompression did.
-            body = null;
-        }
-        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException)
-        {
-            await RejectAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, "decode", "request body could not be read or decompressed", format).ConfigureAwait(false);
-            return;
-        }
-        finally
-        {
-            if (decoded is not null && !ReferenceEquals(decoded, request.Body))
-            {
-                await decoded.DisposeAsync().ConfigureAwait(false);
-            }
+            case BodyReadStatus.Unreadable:
+                await RejectAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, "decode", "request body could not be read or decompressed", format).ConfigureAwait(false);
+                return;
         }
 
-        if (body is not { } bytes)
+        if (read.Body is not { } bytes)
         {
             await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted, "too_large", $"request body exceeds {_maxBodyBytes} bytes after decompression", format).ConfigureAwait(false);
             return;

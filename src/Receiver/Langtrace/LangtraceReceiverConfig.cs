@@ -1,0 +1,39 @@
+using Collector.Pipeline.Configuration;
+using Collector.Receiver.Otlp;
+
+namespace Collector.Receiver.Langtrace;
+
+/// <summary>Config of the <c>langtrace</c> receiver: Langtrace's <c>POST /api/trace</c> on its own endpoint.</summary>
+internal sealed class LangtraceReceiverConfig : ComponentConfig
+{
+    /// <summary>Listen address; Langtrace's own server listens on 3000.</summary>
+    public string Endpoint { get; set; } = "localhost:3000";
+
+    /// <summary>Accepted <c>x-api-key</c> values; empty: any key or none is accepted.</summary>
+    public List<string> ApiKeys { get; set; } = [];
+
+    /// <summary>Largest accepted body after decompression (and on the wire).</summary>
+    public int MaxRequestBodySizeMib { get; set; } = 20;
+
+    public OtlpReceiverConfig.TlsConfig? Tls { get; set; }
+
+    public override void Validate(ConfigErrors errors)
+    {
+        Pipeline.Configuration.Endpoint.ValidateListen(Endpoint, errors.At("endpoint"));
+        if (MaxRequestBodySizeMib is <= 0 or > OtlpReceiverConfig.MaxSizeMib)
+        {
+            errors.Add("max_request_body_size_mib", $"must be between 1 and {OtlpReceiverConfig.MaxSizeMib}, got {MaxRequestBodySizeMib}");
+        }
+
+        for (var i = 0; i < ApiKeys.Count; i++)
+        {
+            // The index, never the value: keys are secrets.
+            if (string.IsNullOrWhiteSpace(ApiKeys[i]) || ApiKeys[i].AsSpan().ContainsAny(" \t\r\n"))
+            {
+                errors.Add("api_keys", $"key #{i + 1} is empty or contains whitespace");
+            }
+        }
+
+        Tls?.Validate(errors.At("tls"));
+    }
+}
