@@ -9,5 +9,6 @@ public static class ProcessorFactories
     [
         new Batch.BatchFactory(),
         new MemoryLimiter.MemoryLimiterFactory(),
+        new Redaction.RedactionFactory(),
     ];
 }
