@@ -23,14 +23,15 @@ internal static partial class BuiltInDetectors
     /// <summary>Safety net only: the patterns are linear, a timeout means a starved process.</summary>
     private const int TimeoutMs = 1000;
 
-    /// <summary>Digits needed before any digit-based detector can match (credit cards need 13).</summary>
-    public const int DigitsWorthCounting = 13;
-
     private static readonly SearchValues<char> Digits = SearchValues.Create("0123456789");
+
+    private static readonly SearchValues<char> LocalPart = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-");
 
     private static readonly SearchValues<string> ApiKeyPrefixes = SearchValues.Create(
         ["sk-", "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
         StringComparison.Ordinal);
+
+    private static readonly SearchValues<string> BearerScheme = SearchValues.Create(["bearer"], StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Names as written in YAML and in the rule label of the masked-values metric.</summary>
     public static readonly string[] Names = ["email", "credit_card", "phone", "ipv4", "api_key", "bearer_token", "jwt"];
@@ -38,88 +39,162 @@ internal static partial class BuiltInDetectors
     public static bool UsesDigits(RedactionDetector detector) =>
         detector is RedactionDetector.CreditCard or RedactionDetector.Phone or RedactionDetector.Ipv4;
 
-    /// <summary>Digits in <paramref name="text"/>, counting stops at <see cref="DigitsWorthCounting"/>.</summary>
-    public static int CountDigits(ReadOnlySpan<char> text)
+    /// <summary>
+    /// Adds the ranges of <paramref name="text"/> this detector masks. The pre-filter in each
+    /// case keeps clean text off the regex path.
+    /// </summary>
+    public static void Find(RedactionDetector detector, ReadOnlySpan<char> text, in DigitShape digits, List<Hit> hits)
+    {
+        var rule = (int)detector;
+        switch (detector)
+        {
+            case RedactionDetector.Email:
+                FindEmails(text, hits);
+                break;
+            case RedactionDetector.CreditCard when digits.Count >= 13:
+                foreach (var m in DigitGroups().EnumerateMatches(text))
+                {
+                    CollectCards(text, m.Index, m.Length, hits);
+                }
+
+                break;
+            // Every phone alternative has "+digit", "(digit" or digit-separator-digit; a bare run never matches.
+            case RedactionDetector.Phone when digits.Count >= 7 && (digits.Grouped || digits.Prefixed):
+                foreach (var m in Phone().EnumerateMatches(text))
+                {
+                    if (CountDigits(text.Slice(m.Index, m.Length)) is >= 7 and <= 17)
+                    {
+                        hits.Add(new Hit(m.Index, m.Length, rule));
+                    }
+                }
+
+                break;
+            case RedactionDetector.Ipv4 when digits.DottedPairs >= 3:
+                AddAll(Ipv4(), text, rule, hits);
+                break;
+            case RedactionDetector.ApiKey when text.IndexOfAny(ApiKeyPrefixes) >= 0:
+                AddAll(ApiKey(), text, rule, hits);
+                break;
+            case RedactionDetector.BearerToken when text.IndexOfAny(BearerScheme) >= 0:
+                foreach (var m in Bearer().EnumerateMatches(text))
+                {
+                    // Keep the scheme readable: "Bearer ****".
+                    var token = "bearer".Length;
+                    while (text[m.Index + token] is ' ' or '\t')
+                    {
+                        token++;
+                    }
+
+                    hits.Add(new Hit(m.Index + token, m.Length - token, rule));
+                }
+
+                break;
+            case RedactionDetector.Jwt when text.Contains("eyJ", StringComparison.Ordinal):
+                AddAll(Jwt(), text, rule, hits);
+                break;
+        }
+    }
+
+    private static void AddAll(Regex regex, ReadOnlySpan<char> text, int rule, List<Hit> hits)
+    {
+        foreach (var m in regex.EnumerateMatches(text))
+        {
+            hits.Add(new Hit(m.Index, m.Length, rule));
+        }
+    }
+
+    private static int CountDigits(ReadOnlySpan<char> text)
     {
         var count = 0;
-        var i = text.IndexOfAny(Digits);
-        while (i >= 0 && ++count < DigitsWorthCounting)
+        foreach (var c in text)
         {
-            text = text[(i + 1)..];
-            i = text.IndexOfAny(Digits);
+            count += char.IsAsciiDigit(c) ? 1 : 0;
         }
 
         return count;
     }
 
-    /// <summary>False when the detector cannot match: the regex is skipped.</summary>
-    public static bool MayMatch(RedactionDetector detector, ReadOnlySpan<char> text, int digits) => detector switch
+    /// <summary>
+    /// Anchored on each "@" (a regex over the whole text would try every word as a local part):
+    /// the local part is read backwards (1-64 characters, starting after a non-local character),
+    /// the domain forwards by a regex anchored right after the "@".
+    /// </summary>
+    private static void FindEmails(ReadOnlySpan<char> text, List<Hit> hits)
     {
-        RedactionDetector.Email => text.Contains('@'),
-        RedactionDetector.CreditCard => digits >= 13,
-        RedactionDetector.Phone => digits >= 7,
-        RedactionDetector.Ipv4 => digits >= 4 && text.Contains('.'),
-        RedactionDetector.ApiKey => text.IndexOfAny(ApiKeyPrefixes) >= 0,
-        RedactionDetector.BearerToken => text.Contains("bearer", StringComparison.OrdinalIgnoreCase),
-        RedactionDetector.Jwt => text.Contains("eyJ", StringComparison.Ordinal),
-        _ => false,
-    };
-
-    public static Regex RegexOf(RedactionDetector detector) => detector switch
-    {
-        RedactionDetector.Email => Email(),
-        RedactionDetector.CreditCard => DigitGroups(),
-        RedactionDetector.Phone => Phone(),
-        RedactionDetector.Ipv4 => Ipv4(),
-        RedactionDetector.ApiKey => ApiKey(),
-        RedactionDetector.BearerToken => Bearer(),
-        RedactionDetector.Jwt => Jwt(),
-        _ => throw new ArgumentOutOfRangeException(nameof(detector)),
-    };
-
-    /// <summary>Adds the ranges to mask inside one regex match.</summary>
-    public static void Collect(RedactionDetector detector, ReadOnlySpan<char> text, int index, int length, List<Hit> hits)
-    {
-        var rule = (int)detector;
-        var match = text.Slice(index, length);
-        switch (detector)
+        for (var at = text.IndexOf('@'); at >= 0; at = NextAt(text, at))
         {
-            case RedactionDetector.CreditCard:
-                CollectCards(text, index, length, hits);
-                break;
-            case RedactionDetector.Phone:
-                var digits = 0;
-                foreach (var c in match)
-                {
-                    digits += char.IsAsciiDigit(c) ? 1 : 0;
-                }
+            var local = 0;
+            while (local <= 64 && at - local > 0 && LocalPart.Contains(text[at - local - 1]))
+            {
+                local++;
+            }
 
-                if (digits is >= 7 and <= 17)
-                {
-                    hits.Add(new Hit(index, length, rule));
-                }
+            if (local is 0 or > 64)
+            {
+                continue;
+            }
 
-                break;
-            case RedactionDetector.Email:
-                if (!IsImageFileName(match))
+            foreach (var m in EmailDomain().EnumerateMatches(text, at + 1))
+            {
+                if (!IsImageFileName(text.Slice(m.Index, m.Length)))
                 {
-                    hits.Add(new Hit(index, length, rule));
+                    hits.Add(new Hit(at - local, m.Index + m.Length - at + local, (int)RedactionDetector.Email));
                 }
 
                 break;
-            case RedactionDetector.BearerToken:
-                // Keep the scheme readable: "Bearer ****".
-                var token = "bearer".Length;
-                while (match[token] is ' ' or '\t')
+            }
+        }
+    }
+
+    private static int NextAt(ReadOnlySpan<char> text, int at)
+    {
+        var next = text[(at + 1)..].IndexOf('@');
+        return next < 0 ? -1 : at + 1 + next;
+    }
+
+    /// <summary>What the digit-based pre-filters need, from one pass over the digits of a text.</summary>
+    public readonly struct DigitShape
+    {
+        /// <summary>Digits in the text (the scan stops once every pre-filter would pass).</summary>
+        public readonly int Count;
+
+        /// <summary>A digit, one of " .-", a digit: "415-555", "4111 1111", "1.2".</summary>
+        public readonly bool Grouped;
+
+        /// <summary>A digit after "+" or "(".</summary>
+        public readonly bool Prefixed;
+
+        /// <summary>Occurrences of digit "." digit (a dotted quad has three).</summary>
+        public readonly int DottedPairs;
+
+        public DigitShape(ReadOnlySpan<char> text)
+        {
+            var i = text.IndexOfAny(Digits);
+            while (i >= 0)
+            {
+                // One run of digits; only its last digit can be followed by a separator.
+                Prefixed |= i > 0 && text[i - 1] is '+' or '(';
+                var end = i;
+                while (end < text.Length && char.IsAsciiDigit(text[end]))
                 {
-                    token++;
+                    end++;
                 }
 
-                hits.Add(new Hit(index + token, length - token, rule));
-                break;
-            default:
-                hits.Add(new Hit(index, length, rule));
-                break;
+                Count += end - i;
+                if (end + 1 < text.Length && text[end] is ' ' or '.' or '-' && char.IsAsciiDigit(text[end + 1]))
+                {
+                    Grouped = true;
+                    DottedPairs += text[end] == '.' ? 1 : 0;
+                }
+
+                if (end + 1 >= text.Length || (Count >= 13 && Prefixed && DottedPairs >= 3))
+                {
+                    break;
+                }
+
+                var next = text[(end + 1)..].IndexOfAny(Digits);
+                i = next < 0 ? -1 : end + 1 + next;
+            }
         }
     }
 
@@ -193,9 +268,12 @@ internal static partial class BuiltInDetectors
         return position + 1;
     }
 
-    [GeneratedRegex(@"(?<![A-Za-z0-9._%+-])(?>[A-Za-z0-9._%+-]{1,64})@(?:(?>[A-Za-z0-9][A-Za-z0-9-]{0,62})\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])", RegexOptions.CultureInvariant, TimeoutMs)]
-    private static partial Regex Email();
+    [GeneratedRegex(@"\G(?:(?>[A-Za-z0-9][A-Za-z0-9-]{0,62})\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])", RegexOptions.CultureInvariant, TimeoutMs)]
+    private static partial Regex EmailDomain();
 
+    // \d rather than [0-9] where a pattern starts with a digit: the generated search for [0-9]
+    // calls IndexOfAnyInRange, which allocates on every call on .NET 10 (checked by the
+    // allocation test); non-ASCII digits are then skipped by the checks in code.
     [GeneratedRegex(@"(?<![\d.])\d+(?:[ -]\d+)*", RegexOptions.CultureInvariant, TimeoutMs)]
     private static partial Regex DigitGroups();
 

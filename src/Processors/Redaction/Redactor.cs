@@ -30,7 +30,6 @@ internal sealed partial class Redactor
     private const int MaxCachedKeys = 4096;
 
     private readonly RedactionDetector[] _detectors;
-    private readonly Regex[] _detectorRegexes;
     private readonly bool _countDigits;
     private readonly bool _cards;
     private readonly Regex[] _blockedKeys;
@@ -48,7 +47,6 @@ internal sealed partial class Redactor
     public Redactor(RedactionConfig config)
     {
         _detectors = [.. config.Detectors.Distinct()];
-        _detectorRegexes = Array.ConvertAll(_detectors, BuiltInDetectors.RegexOf);
         _countDigits = Array.Exists(_detectors, BuiltInDetectors.UsesDigits);
         _cards = _detectors.Contains(RedactionDetector.CreditCard);
         _blockedKeys = Compile(config.BlockedKeyPatterns, config.RegexTimeout);
@@ -198,18 +196,12 @@ internal sealed partial class Redactor
         hits.Clear();
         try
         {
-            var digits = _countDigits ? BuiltInDetectors.CountDigits(text) : 0;
-            for (var d = 0; d < _detectors.Length; d++)
+            var digits = _countDigits ? new BuiltInDetectors.DigitShape(text) : default;
+            foreach (var detector in _detectors)
             {
-                var detector = _detectors[d];
-                if ((digitsOnly && detector != RedactionDetector.CreditCard) || !BuiltInDetectors.MayMatch(detector, text, digits))
+                if (!digitsOnly || detector == RedactionDetector.CreditCard)
                 {
-                    continue;
-                }
-
-                foreach (var m in _detectorRegexes[d].EnumerateMatches(text))
-                {
-                    BuiltInDetectors.Collect(detector, text, m.Index, m.Length, hits);
+                    BuiltInDetectors.Find(detector, text, in digits, hits);
                 }
             }
 

@@ -271,7 +271,7 @@ public sealed class RedactorTests
             c.BlockedValues = [@"\bACME-[0-9]{6}\b"];
             c.AllowedValues = ["@example-corp"];
         });
-        var sentence = "Please update the task-list for release 1.2.3.4.5 on 2024-01-15; ping @team (order 4155552671). ";
+        var sentence = "Please update the task-list for release 1.2.3.4.5 on 2024-01-15; ping @team or root@localhost (order 4155552671). ";
         var plain = Repeat(sentence, 1024 / sentence.Length + 1)[..1024];
         var json = "[{\"role\":\"user\",\"content\":\"" + plain[..900] + "\"}]";
         var tally = RedactionTally.Current;
@@ -300,6 +300,39 @@ public sealed class RedactorTests
             var masked = 0;
             return redactor.RedactString(text, tally, ref masked) is null ? 0 : 1;
         }
+    }
+
+    [Test]
+    public void A_clean_span_batch_costs_no_allocation()
+    {
+        var redactor = NewRedactor(c => (c.BlockedKeyPatterns, c.BlockedValues, c.Summary) = (["(?i)authorization"], [@"\bACME-[0-9]{6}\b"], true));
+        var processor = new RedactionProcessor<OpenTelemetry.Proto.Trace.V1.ResourceSpans>(redactor, new RedactionMetrics(new Pipeline.Telemetry.SelfMetrics(), "r"), new TestSupport.RecordingConsumer<OpenTelemetry.Proto.Trace.V1.ResourceSpans>());
+        var batch = TestSupport.TestData.Spans(2, 2, 5);
+        foreach (var span in batch.SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans))
+        {
+            span.Attributes.Add(Attr("gen_ai.input.messages", Str("""[{"role":"user","content":"Summarise release 1.2.3.4.5 for the task-list"}]""")));
+            span.Attributes.Add(Attr("tags", Array(Str("a"), Kvlist(Attr("k", Str("v"))))));
+            span.Attributes.Add(TestSupport.TestData.Attr("gen_ai.usage.input_tokens", 1_700_000_000_123));
+            span.Events.Add(new OpenTelemetry.Proto.Trace.V1.Span.Types.Event { Name = "gen_ai.content.prompt", Attributes = { Attr("gen_ai.prompt", Str("write a haiku")) } });
+            span.Links.Add(new OpenTelemetry.Proto.Trace.V1.Span.Types.Link { Attributes = { Attr("link.reason", Str("retry")) } });
+            span.Status = new OpenTelemetry.Proto.Trace.V1.Status { Message = "ok" };
+        }
+
+        var before = batch.Clone();
+        for (var i = 0; i < 20; i++)
+        {
+            processor.Redact(batch);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 50; i++)
+        {
+            processor.Redact(batch);
+        }
+
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        Assert.That(batch, Is.EqualTo(before), "the batch is clean");
+        Assert.That(allocated, Is.Zero);
     }
 
     private static string Repeat(string s, int times) => new StringBuilder(s.Length * times).Insert(0, s, times).ToString();
