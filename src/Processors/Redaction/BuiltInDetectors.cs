@@ -13,8 +13,8 @@ internal readonly record struct Hit(int Start, int Length, int Rule)
 /// The built-in detectors: a cheap pre-filter that keeps clean text off the regex path, a
 /// source-generated regex that finds candidates, and a check that turns a candidate into the
 /// ranges to mask (Luhn for cards, digit counts for phones, the token part of "Bearer x").
-/// Every regex starts at a boundary (lookbehind) and uses atomic groups where backtracking
-/// could grow, so matching is linear in the text length.
+/// Regexes start at a boundary (lookbehind) or an anchor (e-mail: each "@") and use atomic
+/// groups where backtracking could grow, so matching is linear in the text length.
 /// </summary>
 internal static partial class BuiltInDetectors
 {
