@@ -12,5 +12,6 @@ public static class ProcessorFactories
         new Dedup.DedupFactory(),
         new LangtraceMerge.LangtraceMergeFactory(),
         new ConflictResolution.ConflictResolutionFactory(),
+        new Redaction.RedactionFactory(),
     ];
 }
