@@ -145,12 +145,14 @@ internal sealed class DiskSpool : IDisposable
     /// <summary>
     /// Appends one batch; when the result is stored, the batch is committed (durable against a process
     /// kill). Concurrent callers share one transaction. Never throws for I/O errors.
-    /// The payload is only read during the call.
+    /// The payload is only read during the call. With <paramref name="lease"/> the stored batch is
+    /// leased to the caller from the moment it exists (the caller still holds it in memory), so
+    /// neither <see cref="TryLeaseOldest"/> nor drop_oldest can take it until it is released.
     /// </summary>
-    public SpoolAppendResult TryAppend(Signal signal, ReadOnlyMemory<byte> payload, int itemCount)
+    public SpoolAppendResult TryAppend(Signal signal, ReadOnlyMemory<byte> payload, int itemCount, bool lease = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(itemCount);
-        var request = new AppendRequest(signal, payload, itemCount);
+        var request = new AppendRequest(signal, payload, itemCount, lease);
         lock (_pendingLock)
         {
             _pending.Add(request);
@@ -372,6 +374,12 @@ internal sealed class DiskSpool : IDisposable
 
                     var id = database.Insert(request.Signal, request.Payload, request.ItemCount, createdAt);
                     _lastId = id;
+                    if (request.Lease)
+                    {
+                        // Leased before later members of this transaction look for drop_oldest victims.
+                        _leased[id] = request.ItemCount;
+                    }
+
                     _usedPages += pages;
                     _txnFrames += pages;
                     _txn.Add(1, request.ItemCount, request.Payload.Length);
@@ -513,6 +521,12 @@ internal sealed class DiskSpool : IDisposable
         var failed = _txnMembers.Count;
         foreach (var member in _txnMembers)
         {
+            if (member.Lease && member.Pending.IsStored)
+            {
+                // Rolled back: the row is gone, and so is its lease.
+                _leased.Remove(member.Pending.Id);
+            }
+
             member.Complete(new SpoolAppendResult(SpoolAppendStatus.Failed, Error: error));
         }
 
@@ -809,8 +823,10 @@ internal sealed class DiskSpool : IDisposable
         }
     }
 
-    private sealed class AppendRequest(Signal signal, ReadOnlyMemory<byte> payload, int itemCount)
+    private sealed class AppendRequest(Signal signal, ReadOnlyMemory<byte> payload, int itemCount, bool lease)
     {
+        public bool Lease { get; } = lease;
+
         public Signal Signal { get; } = signal;
 
         public ReadOnlyMemory<byte> Payload { get; } = payload;
