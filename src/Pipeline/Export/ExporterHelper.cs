@@ -176,7 +176,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             if (_sharedSpool is not null)
             {
                 // Opening runs recovery (corrupt files moved aside); it never throws for I/O.
-                Volatile.Write(ref _spool, _sharedSpool.Acquire());
+                Volatile.Write(ref _spool, _sharedSpool.Acquire(_signal, CountDroppedOldest));
             }
 
             var reader = _queue.Reader;
@@ -212,7 +212,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         {
             Spill(batch, _droppedShutdown);
         }
-        else if (!_queue.Writer.TryWrite(new Work(batch, 0, false)))
+        else if (!_queue.Writer.TryWrite(new Work(batch, 0, false, 0)))
         {
             // TryWrite also fails once shutdown has completed the writer.
             if (Volatile.Read(ref _stopping) == 1)
@@ -328,17 +328,24 @@ internal sealed class ExporterHelper<T> : IExporter<T>
     private string? WriteAhead(Batch<T> batch)
     {
         var spool = Volatile.Read(ref _spool);
+        var payload = spool is null ? null : Ops.SerializeRequest(batch.Resources);
         var result = spool is null
             ? new SpoolAppendResult(SpoolAppendStatus.Failed, Error: "spool not open")
-            : spool.TryAppend(_signal, Ops.SerializeRequest(batch.Resources), batch.ItemCount, lease: true);
+            : spool.TryAppend(_signal, payload, batch.ItemCount, lease: true);
         switch (result.Status)
         {
             case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:
                 _spooled.Add(batch.ItemCount);
-                CountDroppedOldest(result.DroppedItems);
-                if (!_queue!.Writer.TryWrite(new Work(batch, result.Id, false)))
+                var held = payload!.Length;
+                if (!_sharedSpool!.TryHold(held))
+                {
+                    held = 0;
+                }
+
+                if (held == 0 || !_queue!.Writer.TryWrite(new Work(batch, result.Id, false, held)))
                 {
                     // Durable already: a consumer replays it from the spool when it is free.
+                    _sharedSpool.Unhold(held);
                     spool!.Release(result.Id);
                     _replay!.Raise();
                 }
@@ -356,7 +363,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             default:
                 // Failed (disk, permission, unavailable) or one unsplittable item above the payload limit:
                 // keep it in memory so that data still flows; durability is lost for it, so count and say so.
-                if (!_queue!.Writer.TryWrite(new Work(batch, 0, false)))
+                if (!_queue!.Writer.TryWrite(new Work(batch, 0, false, 0)))
                 {
                     _refusedNoRoom.Add(batch.ItemCount);
                     return "exporter queue is full and its spool failed";
@@ -472,7 +479,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             }
 
             var batch = new Batch<T>(resources, entry.ItemCount, entry.Payload.Length) { ReceivedAt = entry.CreatedAt };
-            work = new Work(batch, entry.Id, true);
+            work = new Work(batch, entry.Id, true, 0);
             return true;
         }
 
@@ -493,7 +500,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             }
 
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
-            await DeliverAsync(new Work(batch, 0, false), linked.Token);
+            await DeliverAsync(new Work(batch, 0, false, 0), linked.Token);
         }
         finally
         {
@@ -506,6 +513,21 @@ internal sealed class ExporterHelper<T> : IExporter<T>
 
     /// <summary>Sends one batch (with retries) and settles it: counted, and deleted from, released to or written to the spool. Never throws.</summary>
     private async Task DeliverAsync(Work work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DeliverCoreAsync(work, cancellationToken);
+        }
+        finally
+        {
+            if (work.HeldBytes > 0)
+            {
+                _sharedSpool!.Unhold(work.HeldBytes);
+            }
+        }
+    }
+
+    private async Task DeliverCoreAsync(Work work, CancellationToken cancellationToken)
     {
         var batch = work.Batch;
         if (ParkingAtShutdown() || cancellationToken.IsCancellationRequested)
@@ -750,7 +772,6 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         {
             case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:
                 _spooled.Add(batch.ItemCount);
-                CountDroppedOldest(result.DroppedItems);
                 _replay!.Raise();
                 break;
 
@@ -771,13 +792,9 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         }
     }
 
+    /// <summary>Told by the spool, after the commit, how many items of this signal drop_oldest deleted (whoever's append caused it).</summary>
     private void CountDroppedOldest(long items)
     {
-        if (items <= 0)
-        {
-            return;
-        }
-
         _droppedOldest.Add(items);
         WarnOnce("drop_oldest", null, "Exporter {Exporter}: spool full, dropping the oldest spooled {Items} to make room (logged once, counted always)");
     }
@@ -833,6 +850,10 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         return _loggedCauses.TryAdd(cause is null ? kind : $"{kind}: {cause}", 0);
     }
 
-    /// <summary>A batch on its way: <see cref="SpoolId"/> is its spool row (0 when it is in memory only); <see cref="Replayed"/> when read back from the spool.</summary>
-    private readonly record struct Work(Batch<T> Batch, long SpoolId, bool Replayed);
+    /// <summary>
+    /// A batch on its way: <see cref="SpoolId"/> is its spool row (0 when it is in memory only);
+    /// <see cref="Replayed"/> when read back from the spool; <see cref="HeldBytes"/> of the spool's
+    /// in-memory allowance it holds until it leaves memory.
+    /// </summary>
+    private readonly record struct Work(Batch<T> Batch, long SpoolId, bool Replayed, int HeldBytes);
 }
