@@ -18,7 +18,7 @@ using OpenTelemetry.Proto.Trace.V1;
 namespace Collector.Bench;
 
 /// <summary>
-/// <c>run spool [--spans N] [--clients N] [--rounds N]</c>: the same OTLP/HTTP protobuf workload pushed through an
+/// <c>run spool [--spans N] [--clients N] [--rounds N] [--verbose]</c>: the same OTLP/HTTP protobuf workload pushed through an
 /// in-process collector (otlp receiver -> otlphttp exporter -> local sink) without a spool, with
 /// <c>on_failure</c> (healthy backend: the spool stays idle) and with <c>write_ahead</c> (every request
 /// committed to SQLite before its 200), in one process run. Reports spans/s, the write_ahead ratio,
@@ -31,11 +31,15 @@ internal static class SpoolRun
     private const int AttributesPerSpan = 20;
     private const int DistinctRequests = 64;
 
+    /// <summary>--verbose: print each run's exporter and spool self-metrics.</summary>
+    private static bool Verbose { get; set; }
+
     public static async Task<int> RunAsync(string[] args)
     {
         var spans = IntOption(args, "--spans", 200_000);
         var clients = IntOption(args, "--clients", 8);
         var roundCount = IntOption(args, "--rounds", 3);
+        Verbose = Array.IndexOf(args, "--verbose") >= 0;
         var requests = BuildRequests();
         var requestCount = spans / SpansPerRequest;
         var total = requestCount * SpansPerRequest;
@@ -68,15 +72,15 @@ internal static class SpoolRun
 
             Console.WriteLine();
             Console.WriteLine($"median of {roundCount} rounds:");
-            Console.WriteLine("| spool | spans/s | wall s | CPU cores | client p50 ms | client p99 ms | spool payload MB | payload MB/s | disk writes MB | disk MB/s |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+            Console.WriteLine("| spool | spans/s | wall s | CPU cores | client p50 ms | client p99 ms | spans spooled | spool payload MB | payload MB/s | disk writes MB | disk MB/s |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
             var medians = new Result[modes.Length];
             for (var m = 0; m < modes.Length; m++)
             {
                 rounds[m].Sort((a, b) => a.SpansPerSecond.CompareTo(b.SpansPerSecond));
                 var r = medians[m] = rounds[m][rounds[m].Count / 2];
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {r.Mode} | {r.SpansPerSecond:N0} | {r.Seconds:0.00} | {r.CpuCores:0.00} | {r.P50Ms:0.0} | {r.P99Ms:0.0} | {r.SpoolPayloadMb:0.0} | {r.SpoolPayloadMb / r.Seconds:0.0} | {r.DiskWriteMb:0.0} | {r.DiskWriteMb / r.Seconds:0.0} |"));
+                    $"| {r.Mode} | {r.SpansPerSecond:N0} | {r.Seconds:0.00} | {r.CpuCores:0.00} | {r.P50Ms:0.0} | {r.P99Ms:0.0} | {r.SpooledShare:P0} | {r.SpoolPayloadMb:0.0} | {r.SpoolPayloadMb / r.Seconds:0.0} | {r.DiskWriteMb:0.0} | {r.DiskWriteMb / r.Seconds:0.0} |"));
             }
 
             Console.WriteLine();
@@ -161,6 +165,19 @@ internal static class SpoolRun
 
             // Spool payloads are the same protobuf requests the sink receives, so their size is known exactly.
             var payloadMb = spooled >= expected ? (sink.Bytes - sinkBytesBefore) / 1e6 : 0;
+            if (Verbose)
+            {
+                var text = new System.Text.StringBuilder();
+                host.Metrics.WritePrometheus(text);
+                foreach (var line in text.ToString().Split('\n'))
+                {
+                    if (line.StartsWith("collector_exporter", StringComparison.Ordinal) || line.StartsWith("collector_spool", StringComparison.Ordinal))
+                    {
+                        Console.WriteLine($"  [{mode}] {line}");
+                    }
+                }
+            }
+
             Array.Sort(latencies);
             return new Result(
                 mode,
@@ -170,7 +187,8 @@ internal static class SpoolRun
                 latencies[latencies.Length / 2],
                 latencies[(int)(latencies.Length * 0.99)],
                 payloadMb,
-                mode == "none" ? 0 : diskMb);
+                diskMb,
+                spooled / expected);
         }
         finally
         {
@@ -256,7 +274,7 @@ internal static class SpoolRun
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private sealed record Result(string Mode, double SpansPerSecond, double Seconds, double CpuCores, double P50Ms, double P99Ms, double SpoolPayloadMb, double DiskWriteMb);
+    private sealed record Result(string Mode, double SpansPerSecond, double Seconds, double CpuCores, double P50Ms, double P99Ms, double SpoolPayloadMb, double DiskWriteMb, double SpooledShare);
 
     /// <summary>The backend: an OTLP/HTTP endpoint that reads each body, counts its bytes and answers 200.</summary>
     private sealed class Sink : IAsyncDisposable

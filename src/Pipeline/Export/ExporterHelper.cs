@@ -302,30 +302,22 @@ internal sealed class ExporterHelper<T> : IExporter<T>
     /// </summary>
     private void ConsumeWriteAhead(Batch<T> batch)
     {
-        string? refusal;
-        if (Volatile.Read(ref _stopping) == 1)
-        {
-            // The pipeline drains before exporters stop, so only a straggler gets here.
-            refusal = "exporter is shutting down";
-            _refusedShutdown.Add(batch.ItemCount);
-        }
-        else
-        {
-            refusal = WriteAhead(batch);
-        }
-
-        if (refusal is null)
+        // The pipeline drains before exporters stop, so only a straggler meets a stopping exporter.
+        var refusal = Volatile.Read(ref _stopping) == 1 ? ("exporter is shutting down", _refusedShutdown) : WriteAhead(batch);
+        if (refusal is not { } refused)
         {
             batch.CompleteAcks();
+            return;
         }
-        else
-        {
-            batch.FailAcks(refusal);
-        }
+
+        // The client retries the whole request, so the whole batch counts as refused (parts of a
+        // split batch that were stored are delivered anyway: at-least-once).
+        refused.Counter.Add(batch.ItemCount);
+        batch.FailAcks(refused.Reason);
     }
 
-    /// <summary>Commits <paramref name="batch"/> (leased) and queues it; returns the refusal reason, or null when kept.</summary>
-    private string? WriteAhead(Batch<T> batch)
+    /// <summary>Commits <paramref name="batch"/> (leased) and queues it; returns why and where to count a refusal, or null when kept.</summary>
+    private (string Reason, Counter Counter)? WriteAhead(Batch<T> batch)
     {
         var spool = Volatile.Read(ref _spool);
         var payload = spool is null ? null : Ops.SerializeRequest(batch.Resources);
@@ -353,9 +345,8 @@ internal sealed class ExporterHelper<T> : IExporter<T>
                 return null;
 
             case SpoolAppendStatus.Full:
-                _refusedSpoolFull.Add(batch.ItemCount);
                 WarnOnce("spool_full", null, "Exporter {Exporter}: spool full, refusing new {Items} (clients are told to retry; logged once, counted always)");
-                return "exporter spool is full";
+                return ("exporter spool is full", _refusedSpoolFull);
 
             case SpoolAppendStatus.TooLarge when TrySplitCopy(batch, out var first, out var rest):
                 return WriteAhead(first) ?? WriteAhead(rest);
@@ -365,8 +356,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
                 // keep it in memory so that data still flows; durability is lost for it, so count and say so.
                 if (!_queue!.Writer.TryWrite(new Work(batch, 0, false, 0)))
                 {
-                    _refusedNoRoom.Add(batch.ItemCount);
-                    return "exporter queue is full and its spool failed";
+                    return ("exporter queue is full and its spool failed", _refusedNoRoom);
                 }
 
                 _bypassed.Add(batch.ItemCount);
