@@ -84,4 +84,43 @@ public sealed class OutageTests : DurableTestBase
         await Poll.UntilAsync(() => received.ContainsAll(acked), Deadline, "the spooled spans delivered after the restart");
         Assert.That(Metric(second, "collector_exporter_replayed_spans_total"), Is.EqualTo(acked.Count));
     }
+
+    [Test]
+    public async Task With_two_write_ahead_exporters_the_client_is_answered_only_when_both_committed_and_a_full_one_makes_it_retry()
+    {
+        int receiver = Ports.Free(), backendPort = Ports.Free();
+        var yaml = $$"""
+            receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:{{receiver}}" } } } }
+            exporters:
+              otlphttp/roomy:
+                endpoint: "http://127.0.0.1:{{backendPort}}"
+                sending_queue: { queue_size: 4, spool: { directory: "{{SpoolDir}}", durability: write_ahead } }
+              otlphttp/small:
+                endpoint: "http://127.0.0.1:{{backendPort}}"
+                sending_queue: { queue_size: 4, spool: { directory: "{{SpoolDir}}", durability: write_ahead, max_size_mib: 1, on_full: reject } }
+            service:
+              telemetry: { metrics: { endpoint: "127.0.0.1:{{Ports.Free()}}" } }
+              pipelines: { traces: { receivers: [otlp], exporters: [otlphttp/roomy, otlphttp/small] } }
+            """;
+        await using var collector = await RunningCollector.StartAsync(yaml);
+        using var client = new OtlpClient(receiver);
+
+        // The backend is down: the 1 MiB spool fills after a few dozen requests of ~20 KB.
+        HttpStatusCode? status = HttpStatusCode.OK;
+        for (var i = 0; i < 200 && status == HttpStatusCode.OK; i++)
+        {
+            status = await client.SendAsync(spans: 10, payloadBytes: 2_000);
+        }
+
+        double Read(string name, string exporter, params (string Key, string Value)[] labels) =>
+            collector.Host.Metrics.Read(name, [("exporter", exporter), .. labels]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "one full spool refuses the request");
+            Assert.That(Read("collector_exporter_spooled_spans_total", "otlphttp/small"), Is.EqualTo(client.Acked.Count), "every acknowledged span is in the small spool");
+            Assert.That(Read("collector_exporter_spooled_spans_total", "otlphttp/roomy"), Is.EqualTo(client.Acked.Count + 10), "and in the roomy one, which also took the refused request");
+            Assert.That(Read("collector_exporter_refused_spans_total", "otlphttp/small", ("reason", "spool_full")), Is.EqualTo(10));
+            Assert.That(File.Exists(Path.Combine(SpoolDir, "otlphttp_roomy.spool.db")) && File.Exists(Path.Combine(SpoolDir, "otlphttp_small.spool.db")), Is.True, "one database per exporter");
+        });
+    }
 }
