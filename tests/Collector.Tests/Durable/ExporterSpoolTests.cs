@@ -178,4 +178,39 @@ public sealed class ExporterSpoolTests : ExporterTestBase
             Assert.That(spans + logRecords, Is.EqualTo(spoolDropped), "every drop counted once, under its own signal");
         });
     }
+
+    [TestCase(SpoolDurability.OnFailure)]
+    [TestCase(SpoolDurability.WriteAhead)]
+    public async Task The_grpc_exporter_spools_through_an_outage_and_replays_when_the_backend_is_back(SpoolDurability durability)
+    {
+        var backend = await GrpcBackendAsync();
+        backend.Enqueue(new GrpcFault(Grpc.Core.StatusCode.Unavailable), times: 12);
+        var config = new Collector.Exporters.Otlp.OtlpExporterConfig { Endpoint = backend.Endpoint };
+        ExporterTestKit.FastRetry(config, maxAttempts: 2);
+        config.SendingQueue.QueueSize = 2;
+        config.SendingQueue.Spool = new SpoolConfig { Directory = _dir, Durability = durability };
+        var exporter = await StartExporterAsync<ResourceSpans>(new Collector.Exporters.Otlp.OtlpExporterFactory(), config);
+
+        var sent = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            var batch = ExporterTestKit.Spans(5, $"b{i:00}");
+            sent.AddRange(TestData.SpanNames([batch]));
+            await exporter.ConsumeAsync(batch, CancellationToken.None);
+        }
+
+        await Poll.UntilAsync(() => Kit.Sent() >= 100 && Kit.Metrics.Read("collector_spool_items", ("exporter", Kit.Id)) == 0, Deadline, "every span delivered once the backend is back");
+        var received = backend.Calls
+            .Where(c => c.Request is ExportTraceServiceRequest)
+            .SelectMany(c => ((ExportTraceServiceRequest)c.Request).ResourceSpans.SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans))
+            .Select(span => span.Name)
+            .ToHashSet();
+        Assert.Multiple(() =>
+        {
+            Assert.That(received.IsSupersetOf(sent), Is.True, "none missing");
+            Assert.That(Kit.Metrics.Read("collector_exporter_spooled_spans_total", ("exporter", Kit.Id)), Is.GreaterThan(0));
+            Assert.That(Kit.Metrics.Read("collector_exporter_replayed_spans_total", ("exporter", Kit.Id)), Is.GreaterThan(0));
+            Assert.That(Kit.Metrics.Sum("collector_exporter_send_failed_spans_total", ("exporter", Kit.Id)), Is.Zero);
+        });
+    }
 }
