@@ -6,6 +6,7 @@ public static class Runs
     /// <summary>Each end-to-end run adds one entry: name -> entry point taking the remaining arguments.</summary>
     private static readonly Dictionary<string, Func<string[], Task<int>>> Registered = new(StringComparer.Ordinal)
     {
+        ["spool"] = SpoolRun.RunAsync,
     };
 
     public static async Task<int> RunAsync(string name, string[] args)

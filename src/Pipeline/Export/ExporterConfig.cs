@@ -132,8 +132,9 @@ public sealed class SendingQueueConfig
 }
 
 /// <summary>
-/// sending_queue.spool: where batches wait on disk (SQLite). Configuration only for now; the
-/// spool itself hooks into the exporter helper's queue-full and retries-exhausted paths.
+/// sending_queue.spool: where batches wait on disk (SQLite, one database per exporter id). Used by
+/// the exporter helper: every batch before its ack (write_ahead), or batches that could not be
+/// queued or delivered (on_failure); see Export/README.md.
 /// </summary>
 public sealed class SpoolConfig
 {

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
+using Collector.Pipeline.Spool;
 using Collector.Pipeline.Telemetry;
 using Google.Protobuf;
+using Google.Protobuf.Collections;
 
 namespace Collector.Pipeline.Export;
 
@@ -14,10 +16,17 @@ internal sealed record ExporterHelperSettings(TimeSpan Timeout, RetryOnFailureCo
 
 /// <summary>
 /// Wraps a backend-specific <see cref="IExportSender{T}"/> into an exporter: bounded in-memory
-/// queue -> retry with backoff -> per-attempt timeout. <see cref="ConsumeAsync"/> never waits for
-/// the backend when the queue is on: a full queue drops the batch and counts it. Every batch
-/// that leaves without being delivered is counted under one reason (queue_full, permanent,
-/// retries_exhausted, poison, shutdown); a backend's partial rejection counts as partial_rejected.
+/// queue -> retry with backoff -> per-attempt timeout, optionally backed by the exporter's disk
+/// spool (<c>sending_queue.spool</c>, see README.md):
+/// <list type="bullet">
+/// <item><c>write_ahead</c>: every batch is committed to the spool (leased to this helper) before its
+/// acks settle; it is then sent from memory and deleted from the spool once the backend took it.</item>
+/// <item><c>on_failure</c>: batches go to the spool instead of being dropped when the queue is full,
+/// in-memory retries are exhausted, or shutdown comes.</item>
+/// </list>
+/// Consumers alternate between fresh batches and spooled ones (oldest first), so neither starves.
+/// Every batch that leaves without being delivered is counted under one reason; a batch the
+/// backend keeps refusing as its own fault (ExportResult.PoisonDetail) is dropped as poison, never spooled.
 /// </summary>
 internal sealed class ExporterHelper<T> : IExporter<T>
     where T : class, IMessage<T>
@@ -25,12 +34,21 @@ internal sealed class ExporterHelper<T> : IExporter<T>
     /// <summary>Bound on the distinct failure causes remembered for log-once; the set is cleared when full.</summary>
     private const int MaxLoggedCauses = 64;
 
+    /// <summary>Spooled batches that fail to parse in a row before a consumer gives the turn back.</summary>
+    private const int MaxUnreadablePerLease = 8;
+
+    private static readonly SignalOps<T> Ops = SignalOps<T>.Instance;
+
     private readonly string _exporter;
     private readonly string _items;
+    private readonly Signal _signal;
     private readonly Serilog.ILogger _logger;
     private readonly ExporterHelperSettings _settings;
     private readonly IExportSender<T> _sender;
-    private readonly Channel<Batch<T>>? _queue;
+    private readonly Channel<Work>? _queue;
+    private readonly SharedSpool? _sharedSpool;
+    private readonly ReplayGate? _replay;
+    private readonly bool _writeAhead;
 
     /// <summary>Cancelled only when shutdown runs out of time: aborts in-flight sends and backoff waits.</summary>
     private readonly CancellationTokenSource _abort = new();
@@ -42,12 +60,25 @@ internal sealed class ExporterHelper<T> : IExporter<T>
     private readonly Lock _lifecycle = new();
     private readonly Counter _sent;
     private readonly Counter _retries;
+    private readonly Counter _spooled;
+    private readonly Counter _replayed;
+    private readonly Counter _bypassed;
     private readonly Counter _droppedQueueFull;
     private readonly Counter _droppedPermanent;
     private readonly Counter _droppedRetriesExhausted;
     private readonly Counter _droppedPoison;
     private readonly Counter _droppedShutdown;
     private readonly Counter _rejectedPartial;
+    private readonly Counter _droppedOldest;
+    private readonly Counter _droppedSpoolFull;
+    private readonly Counter _droppedSpoolError;
+    private readonly Counter _droppedUnreadable;
+    private readonly Counter _refusedSpoolFull;
+    private readonly Counter _refusedNoRoom;
+    private readonly Counter _refusedShutdown;
+
+    /// <summary>The open spool while started (null before start, after shutdown, or without a spool).</summary>
+    private DiskSpool? _spool;
     private Task[] _consumers = [];
     private bool _started;
     private Task? _shutdown;
@@ -60,21 +91,37 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         _logger = context.Logger;
         _settings = settings;
         _sender = sender;
-        var signal = SignalOps<T>.Instance.Signal;
-        _items = signal.ItemName();
+        _signal = Ops.Signal;
+        _items = _signal.ItemName();
 
         var metrics = context.Metrics;
         var exporterLabel = ("exporter", _exporter);
         _sent = metrics.Counter($"collector_exporter_sent_{_items}_total", $"{_items} delivered to the backend", exporterLabel);
         _retries = metrics.Counter("collector_exporter_retries_total", "send attempts retried after a retryable failure", exporterLabel);
+        _spooled = metrics.Counter($"collector_exporter_spooled_{_items}_total", $"{_items} committed to the spool", exporterLabel);
+        _replayed = metrics.Counter($"collector_exporter_replayed_{_items}_total", $"{_items} delivered after being read back from the spool", exporterLabel);
+        _bypassed = metrics.Counter(
+            $"collector_exporter_spool_bypassed_{_items}_total",
+            $"write_ahead {_items} acknowledged without a spool commit because the spool failed (kept in memory only)",
+            exporterLabel);
         var failedName = $"collector_exporter_send_failed_{_items}_total";
         var failedHelp = $"{_items} not delivered, by reason";
-        _droppedQueueFull = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "queue_full"));
-        _droppedPermanent = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "permanent"));
-        _droppedRetriesExhausted = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "retries_exhausted"));
-        _droppedPoison = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "poison"));
-        _droppedShutdown = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "shutdown"));
-        _rejectedPartial = metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", "partial_rejected"));
+        Counter Failed(string reason) => metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", reason));
+        _droppedQueueFull = Failed("queue_full");
+        _droppedPermanent = Failed("permanent");
+        _droppedRetriesExhausted = Failed("retries_exhausted");
+        _droppedPoison = Failed("poison");
+        _droppedShutdown = Failed("shutdown");
+        _rejectedPartial = Failed("partial_rejected");
+        _droppedOldest = Failed("drop_oldest");
+        _droppedSpoolFull = Failed("spool_full");
+        _droppedSpoolError = Failed("spool_error");
+        _droppedUnreadable = Failed("spool_unreadable");
+        var refusedName = $"collector_exporter_refused_{_items}_total";
+        var refusedHelp = $"write_ahead {_items} refused before a commit (the client is told to retry), by reason";
+        _refusedSpoolFull = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "spool_full"));
+        _refusedNoRoom = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "queue_full"));
+        _refusedShutdown = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "shutdown"));
 
         if (!settings.Queue.Enabled)
         {
@@ -82,25 +129,42 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         }
 
         // Wait mode (never DropWrite, whose drops are invisible): ConsumeAsync uses TryWrite, so a
-        // full queue is seen, counted and routed through OnQueueFull instead of blocking the caller.
-        _queue = Channel.CreateBounded<Batch<T>>(new BoundedChannelOptions(settings.Queue.QueueSize)
+        // full queue is seen, counted and routed to the spool or dropped instead of blocking the caller.
+        _queue = Channel.CreateBounded<Work>(new BoundedChannelOptions(settings.Queue.QueueSize)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = settings.Queue.NumConsumers == 1,
             SingleWriter = false,
         });
         // data_type keeps the series apart when one exporter id serves pipelines of several signals.
-        var dataType = ("data_type", signal.ToConfigName());
+        var dataType = ("data_type", _signal.ToConfigName());
         var reader = _queue.Reader;
         metrics.Gauge("collector_exporter_queue_size", "batches waiting in the sending queue", () => reader.Count, exporterLabel, dataType);
         var capacity = settings.Queue.QueueSize;
         metrics.Gauge("collector_exporter_queue_capacity", "batches the sending queue holds", () => capacity, exporterLabel, dataType);
+
+        if (settings.Queue.Spool is { } spool)
+        {
+            _sharedSpool = SharedSpool.For(context, spool);
+            _writeAhead = spool.Durability == SpoolDurability.WriteAhead;
+            _replay = new ReplayGate(settings.Retry.InitialInterval, settings.Retry.MaxInterval);
+        }
+    }
+
+    private enum SendOutcome
+    {
+        Delivered,
+        Permanent,
+        RetriesExhausted,
+
+        /// <summary>Shutdown: cancelled, or stopped retrying so that the batch goes to the spool.</summary>
+        Stopped,
     }
 
     public bool MutatesData => false;
 
-    /// <summary>False until the write-ahead spool exists: nothing here is durable yet.</summary>
-    public bool RequiresDurableAck => false;
+    /// <summary>write_ahead: the receiver answers the client only after the spool commit.</summary>
+    public bool RequiresDurableAck => _writeAhead;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -112,6 +176,12 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             }
 
             _started = true;
+            if (_sharedSpool is not null)
+            {
+                // Opening runs recovery (corrupt files moved aside); it never throws for I/O.
+                Volatile.Write(ref _spool, _sharedSpool.Acquire(_signal, CountDroppedOldest));
+            }
+
             var reader = _queue.Reader;
             var consumers = new Task[_settings.Queue.NumConsumers];
             for (var i = 0; i < consumers.Length; i++)
@@ -127,9 +197,14 @@ internal sealed class ExporterHelper<T> : IExporter<T>
 
     public ValueTask ConsumeAsync(Batch<T> batch, CancellationToken cancellationToken)
     {
-        // Acks stand for durability, and nothing in memory is durable: settle them as soon as the
-        // batch is taken (or dropped) so that clients are not held. The write-ahead spool will move
-        // this to after its commit.
+        if (_writeAhead)
+        {
+            ConsumeWriteAhead(batch);
+            return ValueTask.CompletedTask;
+        }
+
+        // Without write-ahead nothing here is durable: settle the acks as soon as the batch is taken
+        // (or dropped) so that clients are not held.
         batch.CompleteAcks();
         if (_queue is null)
         {
@@ -138,14 +213,14 @@ internal sealed class ExporterHelper<T> : IExporter<T>
 
         if (Volatile.Read(ref _stopping) == 1)
         {
-            Drop(batch, _droppedShutdown);
+            Spill(batch, _droppedShutdown);
         }
-        else if (!_queue.Writer.TryWrite(batch))
+        else if (!_queue.Writer.TryWrite(new Work(batch, 0, false, 0)))
         {
             // TryWrite also fails once shutdown has completed the writer.
             if (Volatile.Read(ref _stopping) == 1)
             {
-                Drop(batch, _droppedShutdown);
+                Spill(batch, _droppedShutdown);
             }
             else
             {
@@ -184,13 +259,13 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             _queue.Writer.TryComplete();
             if (!_started)
             {
-                while (_queue.Reader.TryRead(out var batch))
+                while (_queue.Reader.TryRead(out var item))
                 {
-                    Drop(batch, _droppedShutdown);
+                    Drop(item.Batch, _droppedShutdown);
                 }
             }
 
-            // Consumers send what is left in the queue, then end when it is empty.
+            // Consumers empty the queue (into the spool when there is one, else to the backend), then end.
             work = Task.WhenAll(_consumers);
         }
 
@@ -200,7 +275,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Out of time: abort in-flight sends and backoff waits; the rest is counted as dropped.
+            // Out of time: abort in-flight sends and backoff waits; what they held is spooled or counted as dropped.
             await _abort.CancelAsync();
             await work;
         }
@@ -210,6 +285,12 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             disposable.Dispose();
         }
 
+        if (_started && _sharedSpool is not null)
+        {
+            Volatile.Write(ref _spool, null);
+            _sharedSpool.Release();
+        }
+
         var dropped = _droppedShutdown.Count - droppedBefore;
         if (dropped > 0)
         {
@@ -217,26 +298,188 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         }
     }
 
-    private async Task ConsumeQueueAsync(ChannelReader<Batch<T>> reader)
+    /// <summary>
+    /// write_ahead: commit, then settle the acks: complete once every part is durable (or, when the
+    /// spool failed, kept in memory: counted as bypassed), fail when it could not be kept at all (the
+    /// client retries). The batch may be shared with other exporters of the pipeline: it is never mutated.
+    /// </summary>
+    private void ConsumeWriteAhead(Batch<T> batch)
     {
-        // No token: the loop ends when shutdown has completed the writer and the queue is empty.
-        while (await reader.WaitToReadAsync())
+        // The pipeline drains before exporters stop, so only a straggler meets a stopping exporter.
+        var refusal = Volatile.Read(ref _stopping) == 1 ? ("exporter is shutting down", _refusedShutdown) : WriteAhead(batch);
+        if (refusal is not { } refused)
         {
-            while (reader.TryRead(out var batch))
+            batch.CompleteAcks();
+            return;
+        }
+
+        // The client retries the whole request, so the whole batch counts as refused (parts of a
+        // split batch that were stored are delivered anyway: at-least-once).
+        refused.Counter.Add(batch.ItemCount);
+        batch.FailAcks(refused.Reason);
+    }
+
+    /// <summary>Commits <paramref name="batch"/> (leased) and queues it; returns why and where to count a refusal, or null when kept.</summary>
+    private (string Reason, Counter Counter)? WriteAhead(Batch<T> batch)
+    {
+        var spool = Volatile.Read(ref _spool);
+        var payload = spool is null ? null : Ops.SerializeRequest(batch.Resources);
+        var result = spool is null
+            ? new SpoolAppendResult(SpoolAppendStatus.Failed, Error: "spool not open")
+            : spool.TryAppend(_signal, payload, batch.ItemCount, lease: true);
+        switch (result.Status)
+        {
+            case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:
+                _spooled.Add(batch.ItemCount);
+                var held = payload!.Length;
+                if (!_sharedSpool!.TryHold(held))
+                {
+                    held = 0;
+                }
+
+                if (held == 0 || !_queue!.Writer.TryWrite(new Work(batch, result.Id, false, held)))
+                {
+                    // Durable already: a consumer replays it from the spool when it is free.
+                    _sharedSpool.Unhold(held);
+                    spool!.Release(result.Id);
+                    _replay!.Raise();
+                }
+
+                return null;
+
+            case SpoolAppendStatus.Full:
+                WarnOnce("spool_full", null, "Exporter {Exporter}: spool full, refusing new {Items} (clients are told to retry; logged once, counted always)");
+                return ("exporter spool is full", _refusedSpoolFull);
+
+            case SpoolAppendStatus.TooLarge when TrySplitCopy(batch, out var first, out var rest):
+                return WriteAhead(first) ?? WriteAhead(rest);
+
+            default:
+                // Failed (disk, permission, unavailable) or one unsplittable item above the payload limit:
+                // keep it in memory so that data still flows; durability is lost for it, so count and say so.
+                if (!_queue!.Writer.TryWrite(new Work(batch, 0, false, 0)))
+                {
+                    return ("exporter queue is full and its spool failed", _refusedNoRoom);
+                }
+
+                _bypassed.Add(batch.ItemCount);
+                WarnOnce("bypassed", result.Error,
+                    "Exporter {Exporter}: spool write failed ({Error}); {Items} are kept in memory only and are NOT durable (logged once per cause, counted always)");
+                return null;
+        }
+    }
+
+    private async Task ConsumeQueueAsync(ChannelReader<Work> reader)
+    {
+        // Alternate between fresh and spooled batches when both are waiting, so that neither starves.
+        var preferReplay = false;
+        while (true)
+        {
+            Work work;
+            var found = preferReplay
+                ? TryLeaseReplay(out work) || reader.TryRead(out work)
+                : reader.TryRead(out work) || TryLeaseReplay(out work);
+            if (found)
             {
-                if (_abort.IsCancellationRequested)
-                {
-                    Drop(batch, _droppedShutdown);
-                }
-                else
-                {
-                    await SendWithRetryAsync(batch, _abort.Token);
-                }
+                preferReplay = !work.Replayed;
+                await DeliverAsync(work, _abort.Token);
+                continue;
+            }
+
+            // No token: the loop ends when shutdown has completed the writer and the queue is empty.
+            if (!await WaitForWorkAsync(reader))
+            {
+                return;
             }
         }
     }
 
-    /// <summary>Queue disabled: the caller waits for delivery (with retries).</summary>
+    /// <summary>Waits for a fresh batch, or for the spool to have something to replay; false when the queue is done.</summary>
+    private async Task<bool> WaitForWorkAsync(ChannelReader<Work> reader)
+    {
+        var replay = _replay;
+        if (replay is null || Volatile.Read(ref _stopping) == 1)
+        {
+            return await reader.WaitToReadAsync();
+        }
+
+        // Taken before the check, so that a change between the check and the wait is not missed.
+        var changed = replay.Changed;
+        if (replay.IsOpen(out _))
+        {
+            return true;
+        }
+
+        using var stop = new CancellationTokenSource();
+        var read = reader.WaitToReadAsync(stop.Token).AsTask();
+        var backoff = replay.MayHaveWork ? replay.BackoffRemaining : TimeSpan.Zero;
+        var backoffEnd = backoff > TimeSpan.Zero ? Task.Delay(backoff, stop.Token) : Task.Delay(Timeout.Infinite, stop.Token);
+        var first = await Task.WhenAny(read, changed, backoffEnd);
+        await stop.CancelAsync();
+        if (first == read)
+        {
+            return await read;
+        }
+
+        return true;
+    }
+
+    /// <summary>Leases the oldest spooled batch of this signal when the gate is open, and parses it.</summary>
+    private bool TryLeaseReplay(out Work work)
+    {
+        work = default;
+        var spool = Volatile.Read(ref _spool);
+        var replay = _replay;
+        if (spool is null || replay is null || Volatile.Read(ref _stopping) == 1)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < MaxUnreadablePerLease; i++)
+        {
+            if (!replay.IsOpen(out var epoch))
+            {
+                return false;
+            }
+
+            if (!spool.TryLeaseOldest(_signal, out var entry))
+            {
+                if (spool.IsAvailable)
+                {
+                    replay.FoundEmpty(epoch);
+                }
+                else
+                {
+                    // Unreadable right now (it reopens by itself): look again later, not in a loop.
+                    replay.BackOff();
+                }
+
+                return false;
+            }
+
+            RepeatedField<T> resources;
+            try
+            {
+                resources = Ops.ParseRequest(entry.Payload);
+            }
+            catch (InvalidProtocolBufferException e)
+            {
+                // Cannot happen with our own payloads unless the file was tampered with: never send garbage.
+                spool.Delete(entry.Id);
+                Drop(entry.ItemCount, _droppedUnreadable);
+                WarnOnce("unreadable", e.Message, "Exporter {Exporter}: dropped a spooled batch that does not parse ({Error}); {Items} lost (logged once per cause, counted always)");
+                continue;
+            }
+
+            var batch = new Batch<T>(resources, entry.ItemCount, entry.Payload.Length) { ReceivedAt = entry.CreatedAt };
+            work = new Work(batch, entry.Id, true, 0);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Queue disabled (no spool possible): the caller waits for delivery (with retries).</summary>
     private async ValueTask SendInCallerAsync(Batch<T> batch, CancellationToken cancellationToken)
     {
         // Counted before the stopping check, so that shutdown never misses a send that slipped past it.
@@ -250,7 +493,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             }
 
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
-            await SendWithRetryAsync(batch, linked.Token);
+            await DeliverAsync(new Work(batch, 0, false, 0), linked.Token);
         }
         finally
         {
@@ -261,8 +504,115 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         }
     }
 
-    /// <summary>Delivers or drops the batch, counting the outcome; never throws. Cancellation counts as a shutdown drop.</summary>
-    private async Task SendWithRetryAsync(Batch<T> batch, CancellationToken cancellationToken)
+    /// <summary>Sends one batch (with retries) and settles it: counted, and deleted from, released to or written to the spool. Never throws.</summary>
+    private async Task DeliverAsync(Work work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DeliverCoreAsync(work, cancellationToken);
+        }
+        finally
+        {
+            if (work.HeldBytes > 0)
+            {
+                _sharedSpool!.Unhold(work.HeldBytes);
+            }
+        }
+    }
+
+    private async Task DeliverCoreAsync(Work work, CancellationToken cancellationToken)
+    {
+        var batch = work.Batch;
+        if (ParkingAtShutdown() || cancellationToken.IsCancellationRequested)
+        {
+            Park(work);
+            return;
+        }
+
+        var (outcome, result) = await SendWithRetryAsync(batch, cancellationToken);
+        switch (outcome)
+        {
+            case SendOutcome.Delivered:
+                var delivered = OnDelivered(batch, result);
+                if (work.Replayed)
+                {
+                    _replayed.Add(delivered);
+                }
+
+                Forget(work);
+                _replay?.Resume();
+                break;
+
+            case SendOutcome.Permanent:
+                Drop(batch, _droppedPermanent);
+                if (FirstTime("permanent", result.Error))
+                {
+                    _logger.Error(
+                        "Exporter {Exporter} dropped {Count} {Items}: permanent error {Error} (logged once per cause, counted always)",
+                        _exporter, batch.ItemCount, _items, result.Error);
+                }
+
+                Forget(work);
+                break;
+
+            case SendOutcome.RetriesExhausted when result.PoisonDetail is { } detail:
+                // Never kept for later: the payload itself may be what the backend refuses, and a
+                // spooled poison batch would block replay. Logged every time: each is data an operator may need to find.
+                Drop(batch, _droppedPoison);
+                _logger.Warning(
+                    "Exporter {Exporter} dropped {Count} {Items} as a poison batch after retries: {Error}; {Detail}",
+                    _exporter, batch.ItemCount, _items, result.Error, detail);
+                Forget(work);
+                break;
+
+            case SendOutcome.RetriesExhausted:
+                _replay?.BackOff();
+                if (work.SpoolId > 0)
+                {
+                    // It waits in the spool; the replay path tries again after the backoff.
+                    Volatile.Read(ref _spool)?.Release(work.SpoolId);
+                    _replay?.Raise();
+                }
+                else
+                {
+                    OnRetriesExhausted(batch, result);
+                }
+
+                break;
+
+            default:
+                Park(work);
+                break;
+        }
+    }
+
+    /// <summary>With a usable spool, shutdown writes batches there instead of trying the backend again.</summary>
+    private bool ParkingAtShutdown() => Volatile.Read(ref _stopping) == 1 && Volatile.Read(ref _spool) is { IsAvailable: true };
+
+    /// <summary>Shutdown: a spooled batch just stays (its lease ends), an in-memory one is written to the spool or counted as dropped.</summary>
+    private void Park(Work work)
+    {
+        var spool = Volatile.Read(ref _spool);
+        if (work.SpoolId > 0 && spool is not null)
+        {
+            spool.Release(work.SpoolId);
+            return;
+        }
+
+        Spill(work.Batch, _droppedShutdown);
+    }
+
+    /// <summary>The backend took the batch or rejected it for good: it leaves the spool.</summary>
+    private void Forget(Work work)
+    {
+        if (work.SpoolId > 0)
+        {
+            Volatile.Read(ref _spool)?.Delete(work.SpoolId);
+        }
+    }
+
+    /// <summary>Delivers or gives up on the batch; never throws. Cancellation, or a failure during shutdown with a spool to go to, ends as Stopped.</summary>
+    private async Task<(SendOutcome Outcome, ExportResult Result)> SendWithRetryAsync(Batch<T> batch, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         for (var attempt = 1; ; attempt++)
@@ -274,33 +624,27 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             }
             catch (Exception) when (cancellationToken.IsCancellationRequested)
             {
-                Drop(batch, _droppedShutdown);
-                return;
+                return (SendOutcome.Stopped, default);
             }
 
             if (result.Outcome == ExportOutcome.Success)
             {
-                OnDelivered(batch, result);
-                return;
+                return (SendOutcome.Delivered, result);
             }
 
             if (result.Outcome == ExportOutcome.Permanent)
             {
-                Drop(batch, _droppedPermanent);
-                if (FirstTime("permanent", result.Error))
-                {
-                    _logger.Error(
-                        "Exporter {Exporter} dropped {Count} {Items}: permanent error {Error} (logged once per cause, counted always)",
-                        _exporter, batch.ItemCount, _items, result.Error);
-                }
+                return (SendOutcome.Permanent, result);
+            }
 
-                return;
+            if (ParkingAtShutdown())
+            {
+                return (SendOutcome.Stopped, result);
             }
 
             if (!TryGetRetryDelay(attempt, result, Stopwatch.GetElapsedTime(started), out var delay))
             {
-                OnRetriesExhausted(batch, result);
-                return;
+                return (SendOutcome.RetriesExhausted, result);
             }
 
             _retries.Increment();
@@ -310,8 +654,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             }
             catch (OperationCanceledException)
             {
-                Drop(batch, _droppedShutdown);
-                return;
+                return (SendOutcome.Stopped, result);
             }
         }
     }
@@ -361,7 +704,8 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         return TimeSpan.FromMilliseconds(ms * jitter);
     }
 
-    private void OnDelivered(Batch<T> batch, ExportResult result)
+    /// <summary>Counts a delivery; returns the items the backend kept.</summary>
+    private long OnDelivered(Batch<T> batch, ExportResult result)
     {
         var rejected = Math.Clamp(result.RejectedItems, 0, batch.ItemCount);
         _sent.Add(batch.ItemCount - rejected);
@@ -377,31 +721,29 @@ internal sealed class ExporterHelper<T> : IExporter<T>
                 "Exporter {Exporter}: the backend rejected {Rejected} of {Count} {Items}: {Error} (logged once per cause, counted always)",
                 _exporter, rejected, batch.ItemCount, _items, result.Error);
         }
+
+        return batch.ItemCount - rejected;
     }
 
-    /// <summary>Seam for the spool (durability on_failure): a full queue will spill the batch to disk instead.</summary>
+    /// <summary>Queue full: on_failure spills the batch to the spool, otherwise it is dropped.</summary>
     private void OnQueueFull(Batch<T> batch)
     {
-        Drop(batch, _droppedQueueFull);
-        if (FirstTime("queue_full", null))
+        if (_sharedSpool is not null)
         {
-            _logger.Warning(
-                "Exporter {Exporter}: sending queue full ({Capacity} batches), dropping {Items} (logged once, counted always)",
-                _exporter, _settings.Queue.QueueSize, _items);
+            Spill(batch, _droppedQueueFull);
+            return;
         }
+
+        Drop(batch, _droppedQueueFull);
+        WarnOnce("queue_full", null, "Exporter {Exporter}: sending queue full, dropping {Items} (logged once, counted always)");
     }
 
-    /// <summary>Seam for the spool (durability on_failure): a batch the backend would not take in time will wait on disk instead.</summary>
+    /// <summary>The backend would not take the batch in time: it waits in the spool if there is one, else it is dropped.</summary>
     private void OnRetriesExhausted(Batch<T> batch, ExportResult lastResult)
     {
-        if (lastResult.PoisonDetail is { } detail)
+        if (_sharedSpool is not null)
         {
-            // Never kept for later (spool): the payload itself may be what the backend refuses.
-            // Logged every time, not once per cause: each poison batch is data an operator may need to find.
-            Drop(batch, _droppedPoison);
-            _logger.Warning(
-                "Exporter {Exporter} dropped {Count} {Items} as a poison batch after retries: {Error}; {Detail}",
-                _exporter, batch.ItemCount, _items, lastResult.Error, detail);
+            Spill(batch, _droppedRetriesExhausted);
             return;
         }
 
@@ -414,7 +756,91 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         }
     }
 
+    /// <summary>
+    /// Writes an in-memory batch to the spool (unleased: the replay path delivers it). Without a
+    /// spool it is dropped under <paramref name="noSpoolReason"/>; a full or failing spool drops it
+    /// under spool_full / spool_error. The batch is not mutated (it may be shared).
+    /// </summary>
+    private void Spill(Batch<T> batch, Counter noSpoolReason)
+    {
+        var spool = Volatile.Read(ref _spool);
+        if (spool is null)
+        {
+            Drop(batch, noSpoolReason);
+            return;
+        }
+
+        var result = spool.TryAppend(_signal, Ops.SerializeRequest(batch.Resources), batch.ItemCount);
+        switch (result.Status)
+        {
+            case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:
+                _spooled.Add(batch.ItemCount);
+                _replay!.Raise();
+                break;
+
+            case SpoolAppendStatus.Full:
+                Drop(batch, _droppedSpoolFull);
+                WarnOnce("spool_full", null, "Exporter {Exporter}: spool full, dropping {Items} that could not be delivered (logged once, counted always)");
+                break;
+
+            case SpoolAppendStatus.TooLarge when TrySplitCopy(batch, out var first, out var rest):
+                Spill(first, noSpoolReason);
+                Spill(rest, noSpoolReason);
+                break;
+
+            default:
+                Drop(batch, _droppedSpoolError);
+                WarnOnce("spool_error", result.Error, "Exporter {Exporter}: spool write failed ({Error}), dropping {Items} that could not be delivered (logged once per cause, counted always)");
+                break;
+        }
+    }
+
+    /// <summary>Told by the spool, after the commit, how many items of this signal drop_oldest deleted (whoever's append caused it).</summary>
+    private void CountDroppedOldest(long items)
+    {
+        _droppedOldest.Add(items);
+        WarnOnce("drop_oldest", null, "Exporter {Exporter}: spool full, dropping the oldest spooled {Items} to make room (logged once, counted always)");
+    }
+
+    /// <summary>
+    /// Halves a copy of the batch (the original may be shared with other exporters); false when it
+    /// cannot be split (a single item, or one metric holding every point).
+    /// </summary>
+    private static bool TrySplitCopy(Batch<T> batch, out Batch<T> first, out Batch<T> rest)
+    {
+        var resources = new RepeatedField<T>();
+        foreach (var resource in batch.Resources)
+        {
+            resources.Add(resource.Clone());
+        }
+
+        var head = Ops.SplitOff(resources, batch.ItemCount / 2, out var moved);
+        first = new Batch<T>(head, moved) { ReceivedAt = batch.ReceivedAt };
+        rest = new Batch<T>(resources, batch.ItemCount - moved) { ReceivedAt = batch.ReceivedAt };
+        return moved > 0 && moved < batch.ItemCount;
+    }
+
     private static void Drop(Batch<T> batch, Counter reason) => reason.Add(batch.ItemCount);
+
+    private static void Drop(long items, Counter reason) => reason.Add(items);
+
+    /// <summary>Logs a warning the first time a cause is seen; the template takes {Exporter}, then {Error} if present, then {Items}.</summary>
+    private void WarnOnce(string kind, string? cause, string template)
+    {
+        if (!FirstTime(kind, cause))
+        {
+            return;
+        }
+
+        if (template.Contains("{Error}", StringComparison.Ordinal))
+        {
+            _logger.Warning(template, _exporter, cause, _items);
+        }
+        else
+        {
+            _logger.Warning(template, _exporter, _items);
+        }
+    }
 
     /// <summary>True the first time a cause is seen, so that an outage logs once rather than once per batch.</summary>
     private bool FirstTime(string kind, string? cause)
@@ -426,4 +852,11 @@ internal sealed class ExporterHelper<T> : IExporter<T>
 
         return _loggedCauses.TryAdd(cause is null ? kind : $"{kind}: {cause}", 0);
     }
+
+    /// <summary>
+    /// A batch on its way: <see cref="SpoolId"/> is its spool row (0 when it is in memory only);
+    /// <see cref="Replayed"/> when read back from the spool; <see cref="HeldBytes"/> of the spool's
+    /// in-memory allowance it holds until it leaves memory.
+    /// </summary>
+    private readonly record struct Work(Batch<T> Batch, long SpoolId, bool Replayed, int HeldBytes);
 }

@@ -30,6 +30,7 @@ internal sealed class DiskSpool : IDisposable
     private readonly Serilog.ILogger _logger;
     private readonly SpoolMetrics _metrics;
     private readonly long _reopenIntervalMs;
+    private readonly Action<Signal, long>? _droppedOldest;
 
     /// <summary>Guards the database, the leases and the counters' writers.</summary>
     private readonly Lock _lock = new();
@@ -59,8 +60,9 @@ internal sealed class DiskSpool : IDisposable
     private string? _lastError;
     private bool _disposed;
 
-    private DiskSpool(SpoolFiles files, SpoolBudget budget, SpoolFullPolicy onFull, Serilog.ILogger logger, SpoolMetrics metrics, TimeSpan reopenInterval)
+    private DiskSpool(SpoolFiles files, SpoolBudget budget, SpoolFullPolicy onFull, Serilog.ILogger logger, SpoolMetrics metrics, TimeSpan reopenInterval, Action<Signal, long>? droppedOldest)
     {
+        _droppedOldest = droppedOldest;
         _files = files;
         _budget = budget;
         _onFull = onFull;
@@ -111,6 +113,9 @@ internal sealed class DiskSpool : IDisposable
     /// is moved aside as <c>.corrupt-&lt;yyyyMMddHHmmss&gt;</c> (Error log) and replaced by an empty one.
     /// Never throws for I/O: when even a new file cannot be created the spool is returned unavailable.
     /// Throws only for invalid arguments (<paramref name="maxBytes"/> below 1 MiB, empty name).
+    /// <paramref name="droppedOldest"/> is told, per signal, the items drop_oldest deleted (after the
+    /// commit, under the spool's lock: keep it short), so that one file shared by several signals
+    /// still counts each signal's losses exactly.
     /// </summary>
     public static DiskSpool Open(
         string directory,
@@ -120,7 +125,8 @@ internal sealed class DiskSpool : IDisposable
         Serilog.ILogger logger,
         SelfMetrics metrics,
         string exporterLabel,
-        TimeSpan? reopenInterval = null)
+        TimeSpan? reopenInterval = null,
+        Action<Signal, long>? droppedOldest = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         ArgumentException.ThrowIfNullOrWhiteSpace(exporterLabel);
@@ -132,7 +138,8 @@ internal sealed class DiskSpool : IDisposable
             onFull,
             spoolLogger,
             new SpoolMetrics(metrics, exporterLabel, spoolLogger),
-            reopenInterval ?? DefaultReopenInterval);
+            reopenInterval ?? DefaultReopenInterval,
+            droppedOldest);
         lock (spool._lock)
         {
             spool.TryOpenDatabase();
@@ -145,12 +152,14 @@ internal sealed class DiskSpool : IDisposable
     /// <summary>
     /// Appends one batch; when the result is stored, the batch is committed (durable against a process
     /// kill). Concurrent callers share one transaction. Never throws for I/O errors.
-    /// The payload is only read during the call.
+    /// The payload is only read during the call. With <paramref name="lease"/> the stored batch is
+    /// leased to the caller from the moment it exists (the caller still holds it in memory), so
+    /// neither <see cref="TryLeaseOldest"/> nor drop_oldest can take it until it is released.
     /// </summary>
-    public SpoolAppendResult TryAppend(Signal signal, ReadOnlyMemory<byte> payload, int itemCount)
+    public SpoolAppendResult TryAppend(Signal signal, ReadOnlyMemory<byte> payload, int itemCount, bool lease = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(itemCount);
-        var request = new AppendRequest(signal, payload, itemCount);
+        var request = new AppendRequest(signal, payload, itemCount, lease);
         lock (_pendingLock)
         {
             _pending.Add(request);
@@ -372,6 +381,12 @@ internal sealed class DiskSpool : IDisposable
 
                     var id = database.Insert(request.Signal, request.Payload, request.ItemCount, createdAt);
                     _lastId = id;
+                    if (request.Lease)
+                    {
+                        // Leased before later members of this transaction look for drop_oldest victims.
+                        _leased[id] = request.ItemCount;
+                    }
+
                     _usedPages += pages;
                     _txnFrames += pages;
                     _txn.Add(1, request.ItemCount, request.Payload.Length);
@@ -472,6 +487,7 @@ internal sealed class DiskSpool : IDisposable
             request.DroppedBatches++;
             _txn.Add(-1, -row.Value.Items, -row.Value.PayloadBytes);
             _txn.DroppedItems += row.Value.Items;
+            _txn.DropBySignal(row.Value.Signal, row.Value.Items);
             _txnFrames += SpoolBudget.FramesToDelete(SpoolBudget.RowPages(row.Value.PayloadBytes));
             _usedPages = database.PageCounts().UsedPages;
         }
@@ -494,6 +510,13 @@ internal sealed class DiskSpool : IDisposable
         _lastError = null;
         AdjustTotals(_txn.Batches, _txn.Items, _txn.Bytes);
         _metrics.DroppedOldest.Add(_txn.DroppedItems);
+        if (_txn.DroppedItems > 0 && _droppedOldest is { } report)
+        {
+            ReportDropped(report, Signal.Traces, _txn.DroppedTraces);
+            ReportDropped(report, Signal.Metrics, _txn.DroppedMetrics);
+            ReportDropped(report, Signal.Logs, _txn.DroppedLogs);
+        }
+
         foreach (var member in _txnMembers)
         {
             if (member.Pending.IsStored)
@@ -508,11 +531,25 @@ internal sealed class DiskSpool : IDisposable
         _txn = default;
     }
 
+    private static void ReportDropped(Action<Signal, long> report, Signal signal, long items)
+    {
+        if (items > 0)
+        {
+            report(signal, items);
+        }
+    }
+
     private int FailAppendTransaction(string error)
     {
         var failed = _txnMembers.Count;
         foreach (var member in _txnMembers)
         {
+            if (member.Lease && member.Pending.IsStored)
+            {
+                // Rolled back: the row is gone, and so is its lease.
+                _leased.Remove(member.Pending.Id);
+            }
+
             member.Complete(new SpoolAppendResult(SpoolAppendStatus.Failed, Error: error));
         }
 
@@ -800,6 +837,9 @@ internal sealed class DiskSpool : IDisposable
         public long Items;
         public long Bytes;
         public long DroppedItems;
+        public long DroppedTraces;
+        public long DroppedMetrics;
+        public long DroppedLogs;
 
         public void Add(long batches, long items, long bytes)
         {
@@ -807,10 +847,22 @@ internal sealed class DiskSpool : IDisposable
             Items += items;
             Bytes += bytes;
         }
+
+        public void DropBySignal(Signal signal, long items)
+        {
+            switch (signal)
+            {
+                case Signal.Traces: DroppedTraces += items; break;
+                case Signal.Metrics: DroppedMetrics += items; break;
+                default: DroppedLogs += items; break;
+            }
+        }
     }
 
-    private sealed class AppendRequest(Signal signal, ReadOnlyMemory<byte> payload, int itemCount)
+    private sealed class AppendRequest(Signal signal, ReadOnlyMemory<byte> payload, int itemCount, bool lease)
     {
+        public bool Lease { get; } = lease;
+
         public Signal Signal { get; } = signal;
 
         public ReadOnlyMemory<byte> Payload { get; } = payload;

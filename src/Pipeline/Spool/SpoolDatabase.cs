@@ -59,7 +59,7 @@ internal sealed class SpoolDatabase : IDisposable
         _scanSignal = Prepare("SELECT id FROM batches WHERE signal = $signal AND id > $after ORDER BY id LIMIT $limit",
             ("$after", SqliteType.Integer), ("$limit", SqliteType.Integer), ("$signal", SqliteType.Integer));
         _readRow = Prepare("SELECT signal, item_count, created_at, payload FROM batches WHERE id = $id", ("$id", SqliteType.Integer));
-        _delete = Prepare("DELETE FROM batches WHERE id = $id RETURNING item_count, length(payload)", ("$id", SqliteType.Integer));
+        _delete = Prepare("DELETE FROM batches WHERE id = $id RETURNING item_count, length(payload), signal", ("$id", SqliteType.Integer));
         _vacuum = Prepare(string.Create(CultureInfo.InvariantCulture, $"PRAGMA incremental_vacuum({budget.VacuumChunkPages})"));
         _checkpoint = Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
     }
@@ -215,12 +215,12 @@ internal sealed class SpoolDatabase : IDisposable
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
     }
 
-    /// <summary>Deletes one row; returns its item count and payload length, or null when it was not there.</summary>
-    public (int Items, long PayloadBytes)? Delete(long id)
+    /// <summary>Deletes one row; returns its item count, payload length and signal, or null when it was not there.</summary>
+    public (int Items, long PayloadBytes, Signal Signal)? Delete(long id)
     {
         _delete.Parameters[0].Value = id;
         using var reader = _delete.ExecuteReader();
-        return reader.Read() ? (reader.GetInt32(0), reader.GetInt64(1)) : null;
+        return reader.Read() ? (reader.GetInt32(0), reader.GetInt64(1), (Signal)reader.GetInt32(2)) : null;
     }
 
     /// <summary>Returns up to one vacuum chunk of free pages to the file system (at the next checkpoint).</summary>

@@ -38,12 +38,13 @@ internal sealed class HttpTestBackend : IAsyncDisposable
 
     public string BaseUrl { get; private set; } = string.Empty;
 
-    public static async Task<HttpTestBackend> StartAsync()
+    /// <summary>Port 0 picks a free one; a fixed port lets a test bring a backend up where an exporter already points.</summary>
+    public static async Task<HttpTestBackend> StartAsync(int port = 0)
     {
         var backend = new HttpTestBackend();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         var app = builder.Build();
         app.MapPost("/{**path}", backend.HandleAsync);
         await app.StartAsync();
