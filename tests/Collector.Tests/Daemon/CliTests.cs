@@ -43,11 +43,29 @@ public sealed class CliTests
 
     [TestCase("collector.yaml")]
     [TestCase("config/gateway.yaml")]
+    [TestCase("config/langtrace.yaml")]
     public async Task The_shipped_configs_validate(string file)
     {
-        var (exit, output) = await CollectorProcess.RunAsync(Timeout, "validate", "--config", RepoFile(file));
-        Assert.That(exit, Is.Zero, output);
-        Assert.That(output, Does.Contain("configuration is valid"));
+        // The Langtrace example needs its key from the environment, as in production; the child inherits it.
+        Environment.SetEnvironmentVariable("LANGTRACE_API_KEY", "lt-test-key-not-secret");
+        try
+        {
+            var (exit, output) = await CollectorProcess.RunAsync(Timeout, "validate", "--config", RepoFile(file));
+            Assert.That(exit, Is.Zero, output);
+            Assert.That(output, Does.Contain("configuration is valid"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("LANGTRACE_API_KEY", null);
+        }
+    }
+
+    [Test]
+    public async Task The_langtrace_example_without_its_key_names_the_variable_to_set()
+    {
+        var (exit, output) = await CollectorProcess.RunAsync(Timeout, "validate", "--config", RepoFile("config/langtrace.yaml"));
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(output, Does.Contain("exporters.langtrace.api_key").And.Contain("LANGTRACE_API_KEY"));
     }
 
     [Test]
