@@ -74,6 +74,31 @@ public sealed class LangtraceStatusTests : LangtraceTestBase
     }
 
     [Test]
+    public async Task Server_errors_beyond_max_attempts_wait_in_the_spool_and_are_delivered_when_langtrace_recovers()
+    {
+        var spoolDir = Directory.CreateTempSubdirectory("langtrace-spool-").FullName;
+        try
+        {
+            StandIn.Enqueue(503, times: 2);
+            var config = Config(maxAttempts: 2);
+            config.SendingQueue.Spool = new Collector.Pipeline.Export.SpoolConfig { Directory = spoolDir, Durability = Collector.Pipeline.Export.SpoolDurability.OnFailure };
+            var exporter = await StartExporterAsync(config);
+
+            await exporter.ConsumeAsync(BatchOf(Resource("chat-app", "a", NewSpan("kept"))), CancellationToken.None);
+            await Poll.UntilAsync(() => StandIn.Stored.Any(s => s.Name == "kept"), Wait, "the spooled span stored once Langtrace answers 200");
+
+            Assert.That(Kit.Metrics.Read("collector_exporter_spooled_spans_total", ("exporter", Kit.Id)), Is.EqualTo(1));
+            Assert.That(Kit.Metrics.Read("collector_exporter_replayed_spans_total", ("exporter", Kit.Id)), Is.EqualTo(1));
+            Assert.That(Kit.Failed("retries_exhausted"), Is.Zero, "nothing dropped: it waited on disk");
+            Assert.That(StandIn.Requests.Select(r => r.Status).Take(2), Is.EqualTo(new[] { 503, 503 }));
+        }
+        finally
+        {
+            Directory.Delete(spoolDir, recursive: true);
+        }
+    }
+
+    [Test]
     public async Task A_batch_answered_404_is_retried_then_dropped_as_poison_without_blocking_later_batches()
     {
         StandIn.FailIngestionWhen = span => span.Name == "poison";
