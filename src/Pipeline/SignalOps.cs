@@ -53,6 +53,14 @@ public abstract class SignalOps<T>
     /// </summary>
     public abstract RepeatedField<T> SplitOff(RepeatedField<T> source, int maxItems, out int moved);
 
+    /// <summary>Picks the per-signal implementation for <typeparamref name="T"/>: the one place other code switches on the signal type.</summary>
+    public static TResult Select<TResult>(Func<TResult> traces, Func<TResult> metrics, Func<TResult> logs) => Instance.Signal switch
+    {
+        Signal.Traces => traces(),
+        Signal.Metrics => metrics(),
+        _ => logs(),
+    };
+
     private static SignalOps<T> Create()
     {
         object ops = typeof(T) switch

@@ -41,17 +41,8 @@ internal abstract class OtlpSignal<T>
     /// <summary>The Export call of the signal's gRPC service on <paramref name="invoker"/>.</summary>
     public abstract Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker);
 
-    private static OtlpSignal<T> Create()
-    {
-        object binding = typeof(T) switch
-        {
-            var t when t == typeof(ResourceSpans) => new TracesSignal(),
-            var t when t == typeof(ResourceMetrics) => new MetricsSignal(),
-            var t when t == typeof(ResourceLogs) => new LogsSignal(),
-            _ => throw new NotSupportedException($"No OTLP signal for {typeof(T).Name}"),
-        };
-        return (OtlpSignal<T>)binding;
-    }
+    private static OtlpSignal<T> Create() =>
+        (OtlpSignal<T>)SignalOps<T>.Select<object>(() => new TracesSignal(), () => new MetricsSignal(), () => new LogsSignal());
 
     protected static TResponse Parse<TResponse>(ReadOnlySpan<byte> body, bool json, MessageParser<TResponse> parser)
         where TResponse : IMessage<TResponse>, new() =>
