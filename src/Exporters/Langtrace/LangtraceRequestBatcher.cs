@@ -80,15 +80,18 @@ internal sealed class LangtraceRequestBatcher(int batchSize, TimeSpan flushInter
             }
 
             becamePending = wasEmpty && _groups.Count > 0;
+
+            // Inside the lock: a flush taking one of these groups must not settle the acks before
+            // every group that holds this batch's data is counted as a holder.
+            if (touched > 1)
+            {
+                batch.AddAckHolders(touched - 1);
+            }
         }
 
         if (touched == 0)
         {
             batch.CompleteAcks();
-        }
-        else
-        {
-            batch.AddAckHolders(touched - 1);
         }
 
         return ready;

@@ -21,12 +21,27 @@ internal sealed class FanOutConsumer<T>(IReadOnlyList<IConsumer<T>> consumers) :
         }
 
         batch.AddAckHolders(consumers.Count - 1);
+        Exception? failure = null;
         for (var i = 0; i < consumers.Count; i++)
         {
             var consumer = consumers[i];
+
             // Non-mutating exporters share one batch; each mutating one gets its own copy.
             var copy = consumer.MutatesData ? Clone(batch) : batch;
-            await consumer.ConsumeAsync(copy, cancellationToken);
+            try
+            {
+                await consumer.ConsumeAsync(copy, cancellationToken);
+            }
+            catch (Exception e)
+            {
+                // One exporter's bug must not hide the batch from the others.
+                failure ??= e;
+            }
+        }
+
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
     }
 
@@ -41,7 +56,8 @@ internal sealed class FanOutConsumer<T>(IReadOnlyList<IConsumer<T>> consumers) :
         return new Batch<T>(resources, batch.ItemCount, batch.ByteSize, batch.ClientAddress)
         {
             ReceivedAt = batch.ReceivedAt,
-            Acks = batch.Acks,
+            // Its own list (same acks): a consumer that merges batches must not grow the original's list.
+            Acks = batch.Acks is null ? null : [.. batch.Acks],
         };
     }
 }

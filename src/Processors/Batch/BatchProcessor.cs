@@ -21,6 +21,7 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
     private readonly CancellationTokenSource _stop = new();
     private readonly Counter _sizeTriggers;
     private readonly Counter _timeoutTriggers;
+    private readonly Serilog.ILogger _logger;
     private Batch<T>? _pending;
     private DateTime _pendingSince;
     private Task _timerLoop = Task.CompletedTask;
@@ -30,6 +31,7 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
     {
         _config = config;
         _next = next;
+        _logger = context.Logger;
         var labels = new[] { ("processor", context.Id.ToString()), ("pipeline", context.PipelineId) };
         _sizeTriggers = context.Metrics.Counter("collector_processor_batch_batch_send_size_trigger_send_total", "Batches sent because they reached send_batch_size.", labels);
         _timeoutTriggers = context.Metrics.Counter("collector_processor_batch_timeout_trigger_send_total", "Batches sent because their timeout elapsed.", labels);
@@ -45,9 +47,23 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
 
     public async ValueTask ConsumeAsync(Batch<T> batch, CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _stopped))
+        {
+            // After the final flush (a drain that ran out of time): pass on rather than hold forever.
+            await _next.ConsumeAsync(batch, cancellationToken);
+            return;
+        }
+
         await _lock.WaitAsync(cancellationToken);
         try
         {
+            if (_stopped)
+            {
+                // Shutdown flushed while this caller waited for the lock.
+                await _next.ConsumeAsync(batch, cancellationToken);
+                return;
+            }
+
             if (_pending is null)
             {
                 _pending = batch;
@@ -88,58 +104,80 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
             return;
         }
 
-        var max = _config.SendBatchMaxSize;
-        while (max > 0 && pending.ItemCount > max)
+        try
         {
-            var part = SignalOps<T>.Instance.SplitOff(pending.Resources, max, out var moved);
-            pending.ItemCount -= moved;
-            var piece = new Batch<T>(part, moved) { ReceivedAt = pending.ReceivedAt, Acks = pending.Acks is null ? null : [.. pending.Acks] };
-            piece.AddAckHolders(1);
-            await _next.ConsumeAsync(piece, cancellationToken);
-        }
+            var max = _config.SendBatchMaxSize;
+            while (max > 0 && pending.ItemCount > max)
+            {
+                var part = SignalOps<T>.Instance.SplitOff(pending.Resources, max, out var moved);
+                pending.ItemCount -= moved;
+                var piece = new Batch<T>(part, moved) { ReceivedAt = pending.ReceivedAt, Acks = pending.Acks is null ? null : [.. pending.Acks] };
+                piece.AddAckHolders(1);
+                await _next.ConsumeAsync(piece, cancellationToken);
+            }
 
-        await _next.ConsumeAsync(pending, cancellationToken);
+            await _next.ConsumeAsync(pending, cancellationToken);
+        }
+        catch (Exception)
+        {
+            // The merged requests' acks live on this batch now, not on the caller's: fail them here.
+            pending.FailAcks("internal error");
+            throw;
+        }
     }
 
     private async Task TimerLoopAsync()
     {
         var token = _stop.Token;
-        try
+        while (!token.IsCancellationRequested)
         {
-            while (!token.IsCancellationRequested)
+            try
             {
                 await _firstItem.WaitAsync(token);
-                while (true)
-                {
-                    TimeSpan wait;
-                    await _lock.WaitAsync(token);
-                    try
-                    {
-                        if (_pending is null)
-                        {
-                            break;
-                        }
-
-                        wait = _pendingSince + _config.Timeout - DateTime.UtcNow;
-                        if (wait <= TimeSpan.Zero)
-                        {
-                            _timeoutTriggers.Increment();
-                            await SendPendingAsync(token);
-                            break;
-                        }
-                    }
-                    finally
-                    {
-                        _lock.Release();
-                    }
-
-                    await Task.Delay(wait, token);
-                }
+                await SendWhenDueAsync(token);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // Shutdown: the final flush happens in ShutdownAsync.
+            }
+            catch (Exception e)
+            {
+                // A downstream bug is counted where it happened (its acks failed); timeout sends go on.
+                _logger.Error(e, "Batch timeout send failed");
             }
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
+    }
+
+    /// <summary>Waits until the pending batch is due, then sends it; returns early when a size-triggered send took it.</summary>
+    private async Task SendWhenDueAsync(CancellationToken token)
+    {
+        while (true)
         {
-            // Shutdown: the final flush happens in ShutdownAsync.
+            TimeSpan wait;
+            await _lock.WaitAsync(token);
+            try
+            {
+                if (_pending is null)
+                {
+                    return;
+                }
+
+                wait = _pendingSince + _config.Timeout - DateTime.UtcNow;
+                if (wait <= TimeSpan.Zero)
+                {
+                    _timeoutTriggers.Increment();
+
+                    // Not the stop token: shutdown must not abort a send already under way.
+                    await SendPendingAsync(CancellationToken.None);
+                    return;
+                }
+            }
+            finally
+            {
+                _lock.Release();
+            }
+
+            await Task.Delay(wait, token);
         }
     }
 
@@ -150,10 +188,12 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
             return;
         }
 
-        _stopped = true;
         await _stop.CancelAsync();
         await _timerLoop;
-        await _lock.WaitAsync(cancellationToken);
+
+        // The lock is held only briefly; the final flush must run even when the budget is spent.
+        await _lock.WaitAsync(CancellationToken.None);
+        Volatile.Write(ref _stopped, true);
         try
         {
             await SendPendingAsync(cancellationToken);

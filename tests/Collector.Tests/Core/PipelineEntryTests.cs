@@ -96,4 +96,23 @@ public sealed class PipelineEntryTests
         Assert.That(result.Status, Is.EqualTo(SubmitStatus.Accepted));
         await entry.DrainAsync(CancellationToken.None);
     }
+
+    private sealed class ThrowingConsumer : IConsumer<ResourceSpans>
+    {
+        public bool MutatesData => false;
+
+        public ValueTask ConsumeAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("exporter bug");
+    }
+
+    [Test]
+    public async Task A_throwing_exporter_does_not_hide_the_batch_from_the_others()
+    {
+        var healthy = new RecordingConsumer<ResourceSpans>();
+        var fanOut = new FanOutConsumer<ResourceSpans>([new ThrowingConsumer(), healthy]);
+
+        await Assert.CatchAsync<InvalidOperationException>(async () => await fanOut.ConsumeAsync(TestData.SpanBatch(1, 1, 2), CancellationToken.None));
+
+        Assert.That(healthy.ItemCount, Is.EqualTo(2));
+    }
 }

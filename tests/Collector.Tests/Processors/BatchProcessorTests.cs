@@ -96,4 +96,45 @@ public sealed class BatchProcessorTests
         Assert.That(sink.ItemCount, Is.EqualTo(19));
         await processor.ShutdownAsync(CancellationToken.None);
     }
+
+    [Test]
+    public async Task A_batch_arriving_after_shutdown_is_passed_on_not_held()
+    {
+        var sink = new RecordingConsumer<ResourceSpans>();
+        var processor = Create(new BatchConfig { SendBatchSize = 1000, Timeout = TimeSpan.FromMinutes(5) }, sink);
+        await processor.StartAsync(CancellationToken.None);
+        await processor.ShutdownAsync(CancellationToken.None);
+
+        await processor.ConsumeAsync(TestData.SpanBatch(1, 1, 4), CancellationToken.None);
+
+        Assert.That(sink.ItemCount, Is.EqualTo(4));
+    }
+
+    [Test]
+    public async Task A_failing_downstream_fails_the_acks_of_every_merged_request()
+    {
+        var failing = new BatchProcessor<ResourceSpans>(TestData.Context("batch"), new BatchConfig { SendBatchSize = 5, Timeout = TimeSpan.FromMinutes(5) }, new ThrowingConsumer());
+        await failing.StartAsync(CancellationToken.None);
+        var first = TestData.SpanBatch(1, 1, 3);
+        var second = TestData.SpanBatch(1, 1, 3);
+        var ack1 = new DeliveryAck();
+        var ack2 = new DeliveryAck();
+        first.Acks = [ack1];
+        second.Acks = [ack2];
+
+        await failing.ConsumeAsync(first, CancellationToken.None);
+        await Assert.CatchAsync<InvalidOperationException>(async () => await failing.ConsumeAsync(second, CancellationToken.None));
+
+        Assert.That(await ack1.Task.WaitAsync(TimeSpan.FromSeconds(5)), Is.EqualTo("internal error"));
+        Assert.That(await ack2.Task.WaitAsync(TimeSpan.FromSeconds(5)), Is.EqualTo("internal error"));
+        await failing.ShutdownAsync(CancellationToken.None);
+    }
+
+    private sealed class ThrowingConsumer : IConsumer<ResourceSpans>
+    {
+        public bool MutatesData => false;
+
+        public ValueTask ConsumeAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("downstream bug");
+    }
 }
