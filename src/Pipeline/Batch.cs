@@ -11,16 +11,43 @@ namespace Collector.Pipeline;
 public sealed class Batch<T>
     where T : class, IMessage<T>
 {
+    private static long s_materialised;
+    private static long s_fromEncoded;
+
+    private RepeatedField<T>? _resources;
+
+    /// <summary>Complete serialized Export*ServiceRequests; repeated fields concatenate, so together they are one request.</summary>
+    private List<ReadOnlyMemory<byte>>? _encoded;
+
     public Batch(RepeatedField<T> resources, int itemCount, long byteSize = 0, string? clientAddress = null)
     {
-        Resources = resources;
+        _resources = resources;
         ItemCount = itemCount;
         ByteSize = byteSize;
         ClientAddress = clientAddress;
         ReceivedAt = DateTimeOffset.UtcNow;
     }
 
-    public RepeatedField<T> Resources { get; }
+    private Batch(List<ReadOnlyMemory<byte>> encoded, int itemCount, long byteSize, string? clientAddress)
+    {
+        _encoded = encoded;
+        ItemCount = itemCount;
+        ByteSize = byteSize;
+        ClientAddress = clientAddress;
+        ReceivedAt = DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>
+    /// The resource list. A batch that still carries its received bytes decodes them on first access
+    /// and drops them, since the caller may mutate what it gets.
+    /// </summary>
+    public RepeatedField<T> Resources => _resources ??= Materialise();
+
+    /// <summary>How many encoded batches were decoded since start (all signals of this type); a test hook.</summary>
+    internal static long MaterialisedCount => Interlocked.Read(ref s_materialised);
+
+    /// <summary>How many batches were made from received bytes since start; a test hook.</summary>
+    internal static long FromEncodedCount => Interlocked.Read(ref s_fromEncoded);
 
     /// <summary>Spans, metric data points or log records; kept in step by whoever changes <see cref="Resources"/>.</summary>
     public int ItemCount { get; set; }
@@ -40,6 +67,84 @@ public sealed class Batch<T>
 
     public static Batch<T> Create(RepeatedField<T> resources, long byteSize = 0, string? clientAddress = null) =>
         new(resources, SignalOps<T>.Instance.CountItems(resources), byteSize, clientAddress);
+
+    /// <summary>
+    /// A batch over one received, already validated Export*ServiceRequest. The bytes are shared, never
+    /// written: several batches (one per pipeline) may hold the same array.
+    /// </summary>
+    public static Batch<T> FromEncoded(byte[] request, int itemCount, long byteSize, string? clientAddress)
+    {
+        Interlocked.Increment(ref s_fromEncoded);
+        return new([request], itemCount, byteSize, clientAddress);
+    }
+
+    /// <summary>The encoded requests this batch consists of; false once <see cref="Resources"/> was touched.</summary>
+    public bool TryGetEncoded(out IReadOnlyList<ReadOnlyMemory<byte>> segments)
+    {
+        segments = (IReadOnlyList<ReadOnlyMemory<byte>>?)_encoded ?? [];
+        return _encoded is not null;
+    }
+
+    /// <summary>Total length of the encoded segments (0 when decoded).</summary>
+    public int EncodedLength => _encoded is null ? 0 : LengthOf(_encoded);
+
+    /// <summary>The encoded segments as one request (no copy when there is a single whole array).</summary>
+    public byte[] ConcatEncoded()
+    {
+        if (_encoded is null)
+        {
+            throw new InvalidOperationException("the batch is not encoded");
+        }
+
+        if (_encoded.Count == 1 && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_encoded[0], out var whole)
+            && whole.Offset == 0 && whole.Count == whole.Array!.Length)
+        {
+            return whole.Array;
+        }
+
+        return ConcatSegments(_encoded);
+    }
+
+    /// <summary>
+    /// Appends the encoded items of <paramref name="other"/> (not its counts or acks) when both batches
+    /// are still encoded; false (and nothing done) otherwise.
+    /// </summary>
+    public bool TryAppendEncoded(Batch<T> other)
+    {
+        if (_encoded is null || other._encoded is null)
+        {
+            return false;
+        }
+
+        _encoded.AddRange(other._encoded);
+        return true;
+    }
+
+    /// <summary>A copy for another consumer: encoded segments are shared (immutable), decoded resources deep-cloned.</summary>
+    public Batch<T> Clone()
+    {
+        Batch<T> copy;
+        if (_encoded is not null)
+        {
+            copy = new Batch<T>([.. _encoded], ItemCount, ByteSize, ClientAddress);
+        }
+        else
+        {
+            var resources = new RepeatedField<T>();
+            foreach (var r in _resources!)
+            {
+                resources.Add(r.Clone());
+            }
+
+            copy = new Batch<T>(resources, ItemCount, ByteSize, ClientAddress);
+        }
+
+        copy.ReceivedAt = ReceivedAt;
+
+        // Its own list (same acks): a consumer that merges batches must not grow the original's list.
+        copy.Acks = Acks is null ? null : [.. Acks];
+        return copy;
+    }
 
     /// <summary>Moves the acks of <paramref name="other"/> onto this batch (used when batches merge).</summary>
     public void TakeAcks(Batch<T> other)
@@ -101,6 +206,40 @@ public sealed class Batch<T>
         {
             ack.Fail(reason);
         }
+    }
+
+    private RepeatedField<T> Materialise()
+    {
+        var encoded = _encoded!;
+        _encoded = null;
+        Interlocked.Increment(ref s_materialised);
+        return encoded.Count == 1
+            ? SignalOps<T>.Instance.ParseRequest(encoded[0].Span)
+            : SignalOps<T>.Instance.ParseRequest(ConcatSegments(encoded));
+    }
+
+    private static int LengthOf(List<ReadOnlyMemory<byte>> segments)
+    {
+        var length = 0;
+        foreach (var segment in segments)
+        {
+            length += segment.Length;
+        }
+
+        return length;
+    }
+
+    private static byte[] ConcatSegments(List<ReadOnlyMemory<byte>> segments)
+    {
+        var bytes = new byte[LengthOf(segments)];
+        var at = 0;
+        foreach (var segment in segments)
+        {
+            segment.Span.CopyTo(bytes.AsSpan(at));
+            at += segment.Length;
+        }
+
+        return bytes;
     }
 }
 

@@ -19,6 +19,7 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
 
     private readonly GrpcChannel _channel;
     private readonly Func<IMessage, CallOptions, Task<PartialSuccess>> _export;
+    private readonly Func<Batch<T>, CallOptions, Task<PartialSuccess>> _exportEncoded;
     private readonly KeyValuePair<string, string>[] _headers;
     private readonly bool _gzip;
 
@@ -34,7 +35,9 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
             HttpHandler = ExporterHttpHandler.Create(config.Tls),
             DisposeHttpClient = true,
         });
-        _export = OtlpSignal<T>.Instance.CreateGrpcExport(_channel.CreateCallInvoker());
+        var invoker = _channel.CreateCallInvoker();
+        _export = OtlpSignal<T>.Instance.CreateGrpcExport(invoker);
+        _exportEncoded = OtlpSignal<T>.Instance.CreateGrpcRawExport(invoker);
         _headers = [.. config.Headers];
         _gzip = config.Compression == OtlpCompression.Gzip;
     }
@@ -52,8 +55,10 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
             metadata.Add(CompressionHeader, "gzip");
         }
 
-        var request = SignalOps<T>.Instance.CreateRequest(batch.Resources);
-        var partial = await _export(request, new CallOptions(metadata, cancellationToken: cancellationToken));
+        var options = new CallOptions(metadata, cancellationToken: cancellationToken);
+        var partial = batch.TryGetEncoded(out _)
+            ? await _exportEncoded(batch, options)
+            : await _export(SignalOps<T>.Instance.CreateRequest(batch.Resources), options);
         return partial.ToResult();
     }
 

@@ -51,8 +51,9 @@ internal sealed class OtlpHttpSender<T> : IExportSender<T>, IDisposable
 
     public async Task<ExportResult> SendAsync(Batch<T> batch, CancellationToken cancellationToken)
     {
-        var request = SignalOps<T>.Instance.CreateRequest(batch.Resources);
-        var body = _json ? OtlpJson.FormatUtf8(request) : request.ToByteArray();
+        var body = _json ? OtlpJson.FormatUtf8(SignalOps<T>.Instance.CreateRequest(batch.Resources))
+            : batch.TryGetEncoded(out _) ? batch.ConcatEncoded()
+            : SignalOps<T>.Instance.SerializeRequest(batch.Resources);
         using var message = new HttpRequestMessage(HttpMethod.Post, _url) { Content = CreateContent(body) };
         message.Headers.UserAgent.Add(UserAgent);
         foreach (var (key, value) in _headers)

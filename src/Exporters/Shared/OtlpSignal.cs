@@ -1,3 +1,4 @@
+using System.Buffers;
 using Collector.Pipeline;
 using Collector.Pipeline.Export;
 using Collector.Pipeline.Otlp;
@@ -41,6 +42,31 @@ internal abstract class OtlpSignal<T>
     /// <summary>The Export call of the signal's gRPC service on <paramref name="invoker"/>.</summary>
     public abstract Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker);
 
+    /// <summary>The Export call sending a still-encoded batch's bytes as they are (no encode).</summary>
+    public Func<Batch<T>, CallOptions, Task<PartialSuccess>> CreateGrpcRawExport(CallInvoker invoker)
+    {
+        var requestMarshaller = Marshallers.Create<Batch<T>>(
+            static (batch, context) =>
+            {
+                batch.TryGetEncoded(out var segments);
+                context.SetPayloadLength(batch.EncodedLength);
+                var writer = context.GetBufferWriter();
+                foreach (var segment in segments)
+                {
+                    writer.Write(segment.Span);
+                }
+
+                context.Complete();
+            },
+            static _ => throw new NotSupportedException("the exporter never reads requests"));
+        var responseMarshaller = Marshallers.Create(static (byte[] bytes) => bytes, static bytes => bytes);
+        var method = new Method<Batch<T>, byte[]>(MethodType.Unary, GrpcServiceName, "Export", requestMarshaller, responseMarshaller);
+        return async (batch, options) => ParseResponse(await invoker.AsyncUnaryCall(method, null, options, batch), json: false);
+    }
+
+    /// <summary>Full name of the signal's gRPC service.</summary>
+    protected abstract string GrpcServiceName { get; }
+
     private static OtlpSignal<T> Create() =>
         (OtlpSignal<T>)SignalOps<T>.Select<object>(() => new TracesSignal(), () => new MetricsSignal(), () => new LogsSignal());
 
@@ -51,6 +77,8 @@ internal abstract class OtlpSignal<T>
 
 internal sealed class TracesSignal : OtlpSignal<ResourceSpans>
 {
+    protected override string GrpcServiceName => TraceService.Descriptor.FullName;
+
     public override string HttpPath => "v1/traces";
 
     public override PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json) =>
@@ -68,6 +96,8 @@ internal sealed class TracesSignal : OtlpSignal<ResourceSpans>
 
 internal sealed class MetricsSignal : OtlpSignal<ResourceMetrics>
 {
+    protected override string GrpcServiceName => MetricsService.Descriptor.FullName;
+
     public override string HttpPath => "v1/metrics";
 
     public override PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json) =>
@@ -85,6 +115,8 @@ internal sealed class MetricsSignal : OtlpSignal<ResourceMetrics>
 
 internal sealed class LogsSignal : OtlpSignal<ResourceLogs>
 {
+    protected override string GrpcServiceName => LogsService.Descriptor.FullName;
+
     public override string HttpPath => "v1/logs";
 
     public override PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json) =>

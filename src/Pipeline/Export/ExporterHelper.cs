@@ -319,11 +319,15 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         batch.FailAcks(refused.Reason);
     }
 
+    /// <summary>The batch as one Export request: its received bytes when it still has them.</summary>
+    private static byte[] Serialize(Batch<T> batch) =>
+        batch.TryGetEncoded(out _) ? batch.ConcatEncoded() : Ops.SerializeRequest(batch.Resources);
+
     /// <summary>Commits <paramref name="batch"/> (leased) and queues it; returns why and where to count a refusal, or null when kept.</summary>
     private (string Reason, Counter Counter)? WriteAhead(Batch<T> batch)
     {
         var spool = Volatile.Read(ref _spool);
-        var payload = spool is null ? null : Ops.SerializeRequest(batch.Resources);
+        var payload = spool is null ? null : Serialize(batch);
         var result = spool is null
             ? new SpoolAppendResult(SpoolAppendStatus.Failed, Error: "spool not open")
             : spool.TryAppend(_signal, payload, batch.ItemCount, lease: true);
@@ -770,7 +774,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             return;
         }
 
-        var result = spool.TryAppend(_signal, Ops.SerializeRequest(batch.Resources), batch.ItemCount);
+        var result = spool.TryAppend(_signal, Serialize(batch), batch.ItemCount);
         switch (result.Status)
         {
             case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:

@@ -27,7 +27,7 @@ internal sealed class FanOutConsumer<T>(IReadOnlyList<IConsumer<T>> consumers) :
             var consumer = consumers[i];
 
             // Non-mutating exporters share one batch; each mutating one gets its own copy.
-            var copy = consumer.MutatesData ? Clone(batch) : batch;
+            var copy = consumer.MutatesData ? batch.Clone() : batch;
             try
             {
                 await consumer.ConsumeAsync(copy, cancellationToken);
@@ -43,21 +43,5 @@ internal sealed class FanOutConsumer<T>(IReadOnlyList<IConsumer<T>> consumers) :
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
-    }
-
-    private static Batch<T> Clone(Batch<T> batch)
-    {
-        var resources = new RepeatedField<T>();
-        foreach (var r in batch.Resources)
-        {
-            resources.Add(r.Clone());
-        }
-
-        return new Batch<T>(resources, batch.ItemCount, batch.ByteSize, batch.ClientAddress)
-        {
-            ReceivedAt = batch.ReceivedAt,
-            // Its own list (same acks): a consumer that merges batches must not grow the original's list.
-            Acks = batch.Acks is null ? null : [.. batch.Acks],
-        };
     }
 }

@@ -75,7 +75,12 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
             }
             else
             {
-                _pending.Resources.AddRange(batch.Resources);
+                // Still-encoded batches merge by concatenating their requests: nothing is decoded.
+                if (!_pending.TryAppendEncoded(batch))
+                {
+                    _pending.Resources.AddRange(batch.Resources);
+                }
+
                 _pending.ItemCount += batch.ItemCount;
                 _pending.ByteSize += batch.ByteSize;
                 _pending.TakeAcks(batch);

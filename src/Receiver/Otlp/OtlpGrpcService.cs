@@ -1,4 +1,6 @@
+using System.Buffers;
 using Collector.Pipeline;
+using Collector.Pipeline.Otlp;
 using Collector.Receiver.Hosting;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
@@ -24,8 +26,11 @@ internal sealed class OtlpGrpcService
 {
 }
 
-/// <summary>A decoded Export request and its decompressed wire size.</summary>
-internal sealed record GrpcExportRequest<T>(RepeatedField<T> Resources, long ByteSize);
+/// <summary>
+/// An Export request and its decompressed wire size: either still encoded (scanned, valid, with
+/// <paramref name="Items"/> items) or decoded into <paramref name="Resources"/>.
+/// </summary>
+internal sealed record GrpcExportRequest<T>(RepeatedField<T>? Resources, byte[]? Encoded, int Items, long ByteSize);
 
 internal sealed class OtlpGrpcMethodProvider(
     OtlpSignalHandler<ResourceSpans> traces,
@@ -70,7 +75,12 @@ internal sealed class OtlpGrpcMethodProvider(
         var ops = SignalOps<T>.Instance;
         try
         {
-            return new GrpcExportRequest<T>(ops.ResourcesOf(ops.RequestParser.ParseFrom(payload)), payload.Length);
+            // A well-formed request with valid ids is forwarded as received; anything else is decoded
+            // (which reports the error or drops the invalid items as before).
+            var bytes = payload.ToArray();
+            return OtlpWireScanner.TryScan(ops.Signal, bytes, out var items)
+                ? new GrpcExportRequest<T>(null, bytes, items, bytes.Length)
+                : new GrpcExportRequest<T>(ops.ParseRequest(bytes), null, 0, bytes.Length);
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -82,7 +92,9 @@ internal sealed class OtlpGrpcMethodProvider(
         where T : class, IMessage<T>
     {
         var client = call.GetHttpContext().Connection.RemoteIpAddress?.ToString();
-        var outcome = await handler.ExportAsync(request.Resources, request.ByteSize, client, Transport.Grpc, call.CancellationToken).ConfigureAwait(false);
+        var outcome = request.Encoded is { } encoded
+            ? await handler.ExportEncodedAsync(encoded, request.Items, client, Transport.Grpc, call.CancellationToken).ConfigureAwait(false)
+            : await handler.ExportAsync(request.Resources!, request.ByteSize, client, Transport.Grpc, call.CancellationToken).ConfigureAwait(false);
         switch (outcome.Status)
         {
             case ExportStatus.Refused:

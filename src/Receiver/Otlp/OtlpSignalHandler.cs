@@ -71,6 +71,17 @@ internal sealed class OtlpSignalHandler<T>
         }
 
         var items = SignalOps<T>.Instance.CountItems(resources);
+        return await SubmitAsync(
+            new BatchSource(resources, null, items, byteSize, clientAddress), counters, rejected, rejectMessage, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A request the wire scanner found well formed with valid ids: it travels encoded; <paramref name="request"/> is never written.</summary>
+    public ValueTask<ExportOutcome> ExportEncodedAsync(byte[] request, int items, string? clientAddress, Transport transport, CancellationToken cancellationToken) =>
+        SubmitAsync(new BatchSource(null, request, items, request.Length, clientAddress), _counters[(int)transport], 0, null, cancellationToken);
+
+    private async ValueTask<ExportOutcome> SubmitAsync(BatchSource source, TransportCounters counters, long rejected, string? rejectMessage, CancellationToken cancellationToken)
+    {
+        var items = source.Items;
         if (items == 0)
         {
             return new ExportOutcome(ExportStatus.Accepted, rejected, rejectMessage);
@@ -84,7 +95,7 @@ internal sealed class OtlpSignalHandler<T>
         for (var i = 0; i < _entries.Count; i++)
         {
             var last = i == _entries.Count - 1;
-            var batch = new Batch<T>(last ? resources : resources.Clone(), items, byteSize, clientAddress);
+            var batch = source.Create(last);
             SubmitResult result;
             try
             {
@@ -125,6 +136,15 @@ internal sealed class OtlpSignalHandler<T>
         }
 
         return new ExportOutcome(status, rejected, refusal ?? "pipeline refused the data", retryAfter);
+    }
+
+    /// <summary>One request, decoded or encoded, from which each pipeline gets its own batch.</summary>
+    private readonly record struct BatchSource(RepeatedField<T>? Resources, byte[]? Encoded, int Items, long ByteSize, string? ClientAddress)
+    {
+        /// <summary>Encoded bytes are shared (never written); decoded resources are cloned for all but the last pipeline.</summary>
+        public Batch<T> Create(bool last) => Encoded is not null
+            ? Batch<T>.FromEncoded(Encoded, Items, ByteSize, ClientAddress)
+            : new Batch<T>(last ? Resources! : Resources!.Clone(), Items, ByteSize, ClientAddress);
     }
 
     private sealed class TransportCounters(SelfMetrics metrics, ComponentId receiver, Signal signal, string transport)

@@ -1,0 +1,329 @@
+using System.Text.Unicode;
+using Google.Protobuf.Reflection;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
+using OpenTelemetry.Proto.Collector.Trace.V1;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Collector.Pipeline.Otlp;
+
+/// <summary>
+/// Walks an encoded Export*ServiceRequest without decoding it, guided by the message descriptors:
+/// checks the whole wire structure the way Google.Protobuf's parser would read it, counts the items
+/// and checks span / log record ids. Any doubt (malformed input, invalid ids, groups, oneof members
+/// overriding each other, deep nesting) answers false, and the caller decodes instead: the decoder
+/// then produces the exact error or partial success it always did.
+/// </summary>
+internal static class OtlpWireScanner
+{
+    private const int MaxDepth = 64;
+
+    private static readonly Node TracesRoot = Node.Build(ExportTraceServiceRequest.Descriptor);
+    private static readonly Node MetricsRoot = Node.Build(ExportMetricsServiceRequest.Descriptor);
+    private static readonly Node LogsRoot = Node.Build(ExportLogsServiceRequest.Descriptor);
+
+    private enum ItemKind
+    {
+        None,
+        Span,
+        LogRecord,
+        DataPoint,
+    }
+
+    /// <summary>True when <paramref name="request"/> is well formed with valid ids; <paramref name="items"/> is then its item count.</summary>
+    public static bool TryScan(Signal signal, ReadOnlySpan<byte> request, out int items)
+    {
+        items = 0;
+        var root = signal switch
+        {
+            Signal.Traces => TracesRoot,
+            Signal.Metrics => MetricsRoot,
+            _ => LogsRoot,
+        };
+        return ScanMessage(root, request, 0, ref items);
+    }
+
+    private static bool ScanMessage(Node node, ReadOnlySpan<byte> data, int depth, ref int items)
+    {
+        if (depth > MaxDepth)
+        {
+            return false;
+        }
+
+        // Item ids: the parser keeps the last occurrence of a field, so do we.
+        int traceId = 0, spanId = 0, parentId = 0;
+        Span<int> oneofMember = stackalloc int[node.OneofCount];
+        var pos = 0;
+        while (pos < data.Length)
+        {
+            if (!TryReadVarint(data, ref pos, out var tag) || tag > uint.MaxValue)
+            {
+                return false;
+            }
+
+            var number = (int)(tag >> 3);
+            var wire = (int)(tag & 7);
+            if (number == 0)
+            {
+                return false;
+            }
+
+            var field = number < node.Fields.Length ? node.Fields[number] : null;
+            var known = field is not null && field.Accepts(wire);
+            switch (wire)
+            {
+                case 0:
+                    if (!TryReadVarint(data, ref pos, out _))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case 1:
+                    if ((pos += 8) > data.Length)
+                    {
+                        return false;
+                    }
+
+                    break;
+                case 5:
+                    if ((pos += 4) > data.Length)
+                    {
+                        return false;
+                    }
+
+                    break;
+                case 2:
+                    if (!TryReadVarint(data, ref pos, out var length) || length > (ulong)(data.Length - pos))
+                    {
+                        return false;
+                    }
+
+                    var payload = data.Slice(pos, (int)length);
+                    pos += (int)length;
+                    if (known && !ScanLengthDelimited(field!, payload, depth, ref items, ref traceId, ref spanId, ref parentId))
+                    {
+                        return false;
+                    }
+
+                    break;
+                default:
+                    // Groups (3, 4) are not used by OTLP; 6 and 7 are invalid.
+                    return false;
+            }
+
+            if (known && field!.OneofIndex >= 0)
+            {
+                ref var member = ref oneofMember[field.OneofIndex];
+                if (member != 0 && member != number)
+                {
+                    return false;
+                }
+
+                member = number;
+            }
+        }
+
+        return node.Kind switch
+        {
+            ItemKind.Span => Count(ref items) && traceId == 16 && spanId == 8 && parentId is 0 or 8,
+            ItemKind.LogRecord => Count(ref items) && traceId is 0 or 16 && spanId is 0 or 8,
+            ItemKind.DataPoint => Count(ref items),
+            _ => true,
+        };
+    }
+
+    private static bool Count(ref int items)
+    {
+        items++;
+        return true;
+    }
+
+    private static bool ScanLengthDelimited(Field field, ReadOnlySpan<byte> payload, int depth, ref int items, ref int traceId, ref int spanId, ref int parentId)
+    {
+        switch (field.Type)
+        {
+            case FieldType.Message:
+                return ScanMessage(field.Message!, payload, depth + 1, ref items);
+            case FieldType.String:
+                return Utf8.IsValid(payload);
+            case FieldType.Bytes:
+                switch (field.Id)
+                {
+                    case IdField.Trace:
+                        traceId = payload.Length;
+                        break;
+                    case IdField.Span:
+                        spanId = payload.Length;
+                        break;
+                    case IdField.Parent:
+                        parentId = payload.Length;
+                        break;
+                }
+
+                return true;
+            default:
+                return ScanPacked(field.Type, payload);
+        }
+    }
+
+    /// <summary>A packed repeated scalar: whole varints or whole fixed-size values only.</summary>
+    private static bool ScanPacked(FieldType type, ReadOnlySpan<byte> payload)
+    {
+        switch (type)
+        {
+            case FieldType.Double or FieldType.Fixed64 or FieldType.SFixed64:
+                return payload.Length % 8 == 0;
+            case FieldType.Float or FieldType.Fixed32 or FieldType.SFixed32:
+                return payload.Length % 4 == 0;
+            default:
+                var pos = 0;
+                while (pos < payload.Length)
+                {
+                    if (!TryReadVarint(payload, ref pos, out _))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+        }
+    }
+
+    private static bool TryReadVarint(ReadOnlySpan<byte> data, ref int pos, out ulong value)
+    {
+        value = 0;
+        for (var shift = 0; shift < 70 && pos < data.Length; shift += 7)
+        {
+            var b = data[pos++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private enum IdField
+    {
+        None,
+        Trace,
+        Span,
+        Parent,
+    }
+
+    private sealed class Field
+    {
+        public required FieldType Type { get; init; }
+
+        public required bool Repeated { get; init; }
+
+        public Node? Message { get; set; }
+
+        public int OneofIndex { get; init; } = -1;
+
+        public IdField Id { get; init; }
+
+        /// <summary>Whether the parser reads this wire type as this field (otherwise it keeps it as an unknown field).</summary>
+        public bool Accepts(int wire)
+        {
+            var natural = Type switch
+            {
+                FieldType.Message or FieldType.String or FieldType.Bytes => 2,
+                FieldType.Double or FieldType.Fixed64 or FieldType.SFixed64 => 1,
+                FieldType.Float or FieldType.Fixed32 or FieldType.SFixed32 => 5,
+                FieldType.Group => 3,
+                _ => 0,
+            };
+            return wire == natural || (wire == 2 && Repeated);
+        }
+    }
+
+    private sealed class Node
+    {
+        private Node(Field?[] fields, int oneofCount, ItemKind kind)
+        {
+            Fields = fields;
+            OneofCount = oneofCount;
+            Kind = kind;
+        }
+
+        /// <summary>Indexed by field number.</summary>
+        public Field?[] Fields { get; }
+
+        public int OneofCount { get; }
+
+        public ItemKind Kind { get; }
+
+        public static Node Build(MessageDescriptor root) => Build(root, []);
+
+        private static Node Build(MessageDescriptor descriptor, Dictionary<MessageDescriptor, Node> built)
+        {
+            if (built.TryGetValue(descriptor, out var existing))
+            {
+                return existing;
+            }
+
+            var max = 0;
+            foreach (var f in descriptor.Fields.InFieldNumberOrder())
+            {
+                max = Math.Max(max, f.FieldNumber);
+            }
+
+            var fields = new Field?[max + 1];
+            var node = new Node(fields, descriptor.Oneofs.Count, KindOf(descriptor));
+            built[descriptor] = node;
+            foreach (var f in descriptor.Fields.InFieldNumberOrder())
+            {
+                fields[f.FieldNumber] = new Field
+                {
+                    Type = f.FieldType,
+                    Repeated = f.IsRepeated,
+                    OneofIndex = f.ContainingOneof is { } oneof ? oneof.Index : -1,
+                    Id = node.Kind is ItemKind.Span or ItemKind.LogRecord ? IdOf(f.Name) : IdField.None,
+                };
+            }
+
+            // Second pass so that recursive message types (AnyValue) terminate.
+            foreach (var f in descriptor.Fields.InFieldNumberOrder())
+            {
+                if (f.FieldType == FieldType.Message)
+                {
+                    fields[f.FieldNumber]!.Message = Build(f.MessageType, built);
+                }
+            }
+
+            return node;
+        }
+
+        private static ItemKind KindOf(MessageDescriptor descriptor)
+        {
+            if (descriptor == Span.Descriptor)
+            {
+                return ItemKind.Span;
+            }
+
+            if (descriptor == LogRecord.Descriptor)
+            {
+                return ItemKind.LogRecord;
+            }
+
+            return descriptor == NumberDataPoint.Descriptor || descriptor == HistogramDataPoint.Descriptor
+                || descriptor == ExponentialHistogramDataPoint.Descriptor || descriptor == SummaryDataPoint.Descriptor
+                ? ItemKind.DataPoint
+                : ItemKind.None;
+        }
+
+        private static IdField IdOf(string name) => name switch
+        {
+            "trace_id" => IdField.Trace,
+            "span_id" => IdField.Span,
+            "parent_span_id" => IdField.Parent,
+            _ => IdField.None,
+        };
+    }
+}

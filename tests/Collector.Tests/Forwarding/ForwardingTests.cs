@@ -1,0 +1,290 @@
+using Collector.Pipeline;
+using Collector.Pipeline.Otlp;
+using Collector.Tests.Exporters;
+using Collector.Tests.Receiver;
+using Collector.Tests.TestSupport;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
+using OpenTelemetry.Proto.Collector.Trace.V1;
+using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Resource.V1;
+using OpenTelemetry.Proto.Trace.V1;
+using Status = OpenTelemetry.Proto.Trace.V1.Status;
+
+namespace Collector.Tests.Forwarding;
+
+[NonParallelizable] // reads the process-wide materialisation counter
+public sealed class ForwardingTests
+{
+    [Test]
+    public void Scanner_counts_match_the_decoder_for_random_requests_of_every_signal()
+    {
+        var random = new Random(7);
+        for (var round = 0; round < 50; round++)
+        {
+            var traces = RandomTraces(random);
+            var metrics = RandomMetrics(random);
+            var logs = RandomLogs(random);
+
+            Assert.That(OtlpWireScanner.TryScan(Signal.Traces, traces.ToByteArray(), out var spans), Is.True);
+            Assert.That(spans, Is.EqualTo(SignalOps<ResourceSpans>.Instance.CountItems(traces.ResourceSpans)));
+            Assert.That(OtlpWireScanner.TryScan(Signal.Metrics, metrics.ToByteArray(), out var points), Is.True);
+            Assert.That(points, Is.EqualTo(SignalOps<ResourceMetrics>.Instance.CountItems(metrics.ResourceMetrics)));
+            Assert.That(OtlpWireScanner.TryScan(Signal.Logs, logs.ToByteArray(), out var records), Is.True);
+            Assert.That(records, Is.EqualTo(SignalOps<ResourceLogs>.Instance.CountItems(logs.ResourceLogs)));
+        }
+    }
+
+    [Test]
+    public void Scanner_refuses_truncated_garbage_and_invalid_ids()
+    {
+        var bytes = OtlpSamples.Traces(5).ToByteArray();
+        for (var length = 1; length < bytes.Length; length += 7)
+        {
+            Assert.That(OtlpWireScanner.TryScan(Signal.Traces, bytes.AsSpan(0, length), out _), Is.False, $"truncated to {length}");
+        }
+
+        Assert.That(OtlpWireScanner.TryScan(Signal.Traces, [0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F], out _), Is.False, "length beyond the end");
+        Assert.That(OtlpWireScanner.TryScan(Signal.Traces, [0x0F, 0x00], out _), Is.False, "wire type 7");
+        Assert.That(OtlpWireScanner.TryScan(Signal.Traces, [0x00, 0x00], out _), Is.False, "field number 0");
+
+        var badSpan = OtlpSamples.Traces(2);
+        badSpan.ResourceSpans[0].ScopeSpans[0].Spans[1].SpanId = ByteString.CopyFrom(1, 2, 3);
+        Assert.That(OtlpWireScanner.TryScan(Signal.Traces, badSpan.ToByteArray(), out _), Is.False, "short span id");
+        var badLog = OtlpSamples.Logs(2);
+        badLog.ResourceLogs[0].ScopeLogs[0].LogRecords[0].TraceId = ByteString.CopyFrom(1, 2, 3);
+        Assert.That(OtlpWireScanner.TryScan(Signal.Logs, badLog.ToByteArray(), out _), Is.False, "short log trace id");
+    }
+
+    [Test]
+    public async Task Grpc_in_batch_grpc_out_forwards_the_received_bytes_without_decoding()
+    {
+        await using var backend = await GrpcTestBackend.StartAsync();
+        var port = Ports.Free();
+        await using var collector = await RunningCollector.StartAsync(
+            $$"""
+            receivers:
+              otlp: { protocols: { grpc: { endpoint: "127.0.0.1:{{port}}" } } }
+            processors:
+              batch: { send_batch_size: 30, timeout: 10s }
+            exporters:
+              otlp: { endpoint: "{{backend.Endpoint}}", compression: none }
+            service:
+              telemetry: { metrics: { endpoint: null } }
+              pipelines:
+                traces: { receivers: [otlp], processors: [batch], exporters: [otlp] }
+            """);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var client = new TraceService.TraceServiceClient(channel);
+        var random = new Random(11);
+        var sent = new ExportTraceServiceRequest();
+        var before = Batch<ResourceSpans>.MaterialisedCount;
+        var encodedBefore = Batch<ResourceSpans>.FromEncodedCount;
+        for (var i = 0; i < 3; i++)
+        {
+            var request = OtlpSamples.Traces(10, $"svc{i}");
+            request.ResourceSpans[0].ScopeSpans[0].Spans[0].Attributes.Add(new KeyValue { Key = "k", Value = new AnyValue { StringValue = new string('x', random.Next(1, 50)) } });
+            sent.ResourceSpans.AddRange(request.ResourceSpans);
+            var reply = await client.ExportAsync(request);
+            Assert.That(reply.PartialSuccess, Is.Null);
+        }
+
+        await Poll.UntilAsync(() => !backend.Calls.IsEmpty, TimeSpan.FromSeconds(10), "the forwarded batch");
+        Assert.That(backend.Calls, Has.Count.EqualTo(1), "three requests of 10 spans reach send_batch_size 30 once");
+        var received = (ExportTraceServiceRequest)backend.Calls.Single().Request;
+        Assert.That(received, Is.EqualTo(sent));
+        Assert.That(Batch<ResourceSpans>.FromEncodedCount - encodedBefore, Is.EqualTo(3), "every request travelled encoded");
+        Assert.That(Batch<ResourceSpans>.MaterialisedCount, Is.EqualTo(before), "nothing was decoded on the way");
+    }
+
+    [Test]
+    public async Task Undecodable_grpc_input_is_still_invalid_argument()
+    {
+        var port = Ports.Free();
+        await using var collector = await RunningCollector.StartAsync(
+            $$"""
+            receivers:
+              otlp: { protocols: { grpc: { endpoint: "127.0.0.1:{{port}}" } } }
+            processors:
+              batch: {}
+            exporters:
+              debug: {}
+            service:
+              telemetry: { metrics: { endpoint: null } }
+              pipelines:
+                traces: { receivers: [otlp], processors: [batch], exporters: [debug] }
+            """);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var truncated = OtlpSamples.Traces(3).ToByteArray()[..^3];
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await channel.CreateCallInvoker().AsyncUnaryCall(GrpcTestSupport.RawExport(), null, default, truncated));
+        Assert.That(error!.StatusCode, Is.EqualTo(StatusCode.InvalidArgument));
+    }
+
+    [Test]
+    public void A_materialised_batch_is_no_longer_encoded_and_merged_segments_decode_together()
+    {
+        var a = OtlpSamples.Traces(2, "a").ToByteArray();
+        var b = OtlpSamples.Traces(3, "b").ToByteArray();
+        var batch = Batch<ResourceSpans>.FromEncoded(a, 2, a.Length, null);
+        var clone = batch.Clone();
+        Assert.That(batch.TryAppendEncoded(Batch<ResourceSpans>.FromEncoded(b, 3, b.Length, null)), Is.True);
+        Assert.That(batch.TryGetEncoded(out var segments), Is.True);
+        Assert.That(segments, Has.Count.EqualTo(2));
+        Assert.That(clone.TryGetEncoded(out var cloneSegments) && cloneSegments.Count == 1, Is.True, "the clone has its own segment list");
+
+        Assert.That(batch.Resources, Has.Count.EqualTo(2));
+        Assert.That(SignalOps<ResourceSpans>.Instance.CountItems(batch.Resources), Is.EqualTo(5));
+        Assert.That(batch.TryGetEncoded(out _), Is.False);
+        Assert.That(batch.TryAppendEncoded(clone), Is.False);
+    }
+
+    private static ByteString RandomId(Random random, int length)
+    {
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return ByteString.CopyFrom(bytes);
+    }
+
+    private static KeyValue RandomAttribute(Random random, int depth = 0) => new()
+    {
+        Key = "k" + random.Next(100),
+        Value = random.Next(depth < 2 ? 5 : 3) switch
+        {
+            0 => new AnyValue { StringValue = "välue" + random.Next() },
+            1 => new AnyValue { IntValue = random.NextInt64() },
+            2 => new AnyValue { DoubleValue = random.NextDouble() },
+            3 => new AnyValue { KvlistValue = new KeyValueList { Values = { RandomAttribute(random, depth + 1) } } },
+            _ => new AnyValue { ArrayValue = new ArrayValue { Values = { new AnyValue { BoolValue = true }, RandomAttribute(random, depth + 1).Value } } },
+        },
+    };
+
+    private static Resource RandomResource(Random random) => new() { Attributes = { RandomAttribute(random), RandomAttribute(random) } };
+
+    private static ExportTraceServiceRequest RandomTraces(Random random)
+    {
+        var request = new ExportTraceServiceRequest();
+        for (var r = random.Next(0, 3); r > 0; r--)
+        {
+            var resource = new ResourceSpans { Resource = RandomResource(random), SchemaUrl = "s" };
+            for (var s = random.Next(0, 3); s > 0; s--)
+            {
+                var scope = new ScopeSpans { Scope = new InstrumentationScope { Name = "scope" } };
+                for (var i = random.Next(0, 6); i > 0; i--)
+                {
+                    scope.Spans.Add(new Span
+                    {
+                        TraceId = RandomId(random, 16),
+                        SpanId = RandomId(random, 8),
+                        ParentSpanId = random.Next(2) == 0 ? ByteString.Empty : RandomId(random, 8),
+                        Name = "span",
+                        Kind = Span.Types.SpanKind.Client,
+                        StartTimeUnixNano = (ulong)random.NextInt64(),
+                        Attributes = { RandomAttribute(random) },
+                        Events = { new Span.Types.Event { Name = "e", Attributes = { RandomAttribute(random) } } },
+                        Links = { new Span.Types.Link { TraceId = RandomId(random, 16), SpanId = RandomId(random, 8) } },
+                        Status = new Status { Code = Status.Types.StatusCode.Ok },
+                    });
+                }
+
+                resource.ScopeSpans.Add(scope);
+            }
+
+            request.ResourceSpans.Add(resource);
+        }
+
+        return request;
+    }
+
+    private static ExportMetricsServiceRequest RandomMetrics(Random random)
+    {
+        var request = new ExportMetricsServiceRequest();
+        for (var r = random.Next(0, 3); r > 0; r--)
+        {
+            var scope = new ScopeMetrics();
+            for (var m = random.Next(0, 6); m > 0; m--)
+            {
+                var points = random.Next(0, 4);
+                var metric = new Metric { Name = "m" + m };
+                switch (random.Next(5))
+                {
+                    case 0:
+                        metric.Gauge = new Gauge();
+                        for (var p = 0; p < points; p++)
+                        {
+                            metric.Gauge.DataPoints.Add(new NumberDataPoint { AsDouble = p, Attributes = { RandomAttribute(random) } });
+                        }
+
+                        break;
+                    case 1:
+                        metric.Sum = new Sum { IsMonotonic = true };
+                        for (var p = 0; p < points; p++)
+                        {
+                            metric.Sum.DataPoints.Add(new NumberDataPoint { AsInt = p, Exemplars = { new Exemplar { AsInt = 1, TraceId = RandomId(random, 16) } } });
+                        }
+
+                        break;
+                    case 2:
+                        metric.Histogram = new Histogram();
+                        for (var p = 0; p < points; p++)
+                        {
+                            metric.Histogram.DataPoints.Add(new HistogramDataPoint { Count = 3, BucketCounts = { 1, 2, 0 }, ExplicitBounds = { 1.5, 2.5 } });
+                        }
+
+                        break;
+                    case 3:
+                        metric.ExponentialHistogram = new ExponentialHistogram();
+                        for (var p = 0; p < points; p++)
+                        {
+                            metric.ExponentialHistogram.DataPoints.Add(new ExponentialHistogramDataPoint { Count = 1, Positive = new ExponentialHistogramDataPoint.Types.Buckets { BucketCounts = { 1 } } });
+                        }
+
+                        break;
+                    default:
+                        metric.Summary = new Summary();
+                        for (var p = 0; p < points; p++)
+                        {
+                            metric.Summary.DataPoints.Add(new SummaryDataPoint { Count = 1, QuantileValues = { new SummaryDataPoint.Types.ValueAtQuantile { Quantile = 0.5, Value = 1 } } });
+                        }
+
+                        break;
+                }
+
+                scope.Metrics.Add(metric);
+            }
+
+            request.ResourceMetrics.Add(new ResourceMetrics { Resource = RandomResource(random), ScopeMetrics = { scope } });
+        }
+
+        return request;
+    }
+
+    private static ExportLogsServiceRequest RandomLogs(Random random)
+    {
+        var request = new ExportLogsServiceRequest();
+        for (var r = random.Next(0, 3); r > 0; r--)
+        {
+            var scope = new ScopeLogs();
+            for (var i = random.Next(0, 6); i > 0; i--)
+            {
+                scope.LogRecords.Add(new LogRecord
+                {
+                    TraceId = random.Next(2) == 0 ? ByteString.Empty : RandomId(random, 16),
+                    SpanId = random.Next(2) == 0 ? ByteString.Empty : RandomId(random, 8),
+                    Body = RandomAttribute(random).Value,
+                    SeverityNumber = SeverityNumber.Info,
+                    Attributes = { RandomAttribute(random) },
+                });
+            }
+
+            request.ResourceLogs.Add(new ResourceLogs { Resource = RandomResource(random), ScopeLogs = { scope } });
+        }
+
+        return request;
+    }
+}
