@@ -41,7 +41,7 @@ public sealed class Batch<T>
     /// The resource list. A batch that still carries its received bytes decodes them on first access
     /// and drops them, since the caller may mutate what it gets.
     /// </summary>
-    public RepeatedField<T> Resources => _resources ??= Materialise();
+    public RepeatedField<T> Resources => Volatile.Read(ref _resources) ?? Materialise();
 
     /// <summary>How many encoded batches were decoded since start (all signals of this type); a test hook.</summary>
     internal static long MaterialisedCount => Interlocked.Read(ref s_materialised);
@@ -79,30 +79,47 @@ public sealed class Batch<T>
     }
 
     /// <summary>The encoded requests this batch consists of; false once <see cref="Resources"/> was touched.</summary>
+    /// <remarks>
+    /// Non-mutating exporters share one batch and may run at once: use the returned list (never
+    /// changed once handed on) rather than asking again, since another reader may materialise meanwhile.
+    /// </remarks>
     public bool TryGetEncoded(out IReadOnlyList<ReadOnlyMemory<byte>> segments)
     {
-        segments = (IReadOnlyList<ReadOnlyMemory<byte>>?)_encoded ?? [];
-        return _encoded is not null;
+        var encoded = Volatile.Read(ref _encoded);
+        segments = (IReadOnlyList<ReadOnlyMemory<byte>>?)encoded ?? [];
+        return encoded is not null;
     }
 
-    /// <summary>Total length of the encoded segments (0 when decoded).</summary>
-    public int EncodedLength => _encoded is null ? 0 : LengthOf(_encoded);
-
-    /// <summary>The encoded segments as one request (no copy when there is a single whole array).</summary>
-    public byte[] ConcatEncoded()
+    /// <summary>Total length of encoded segments.</summary>
+    public static int LengthOf(IReadOnlyList<ReadOnlyMemory<byte>> segments)
     {
-        if (_encoded is null)
+        var length = 0;
+        for (var i = 0; i < segments.Count; i++)
         {
-            throw new InvalidOperationException("the batch is not encoded");
+            length += segments[i].Length;
         }
 
-        if (_encoded.Count == 1 && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_encoded[0], out var whole)
+        return length;
+    }
+
+    /// <summary>Encoded segments as one request (no copy when there is a single whole array).</summary>
+    public static byte[] Concat(IReadOnlyList<ReadOnlyMemory<byte>> segments)
+    {
+        if (segments.Count == 1 && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(segments[0], out var whole)
             && whole.Offset == 0 && whole.Count == whole.Array!.Length)
         {
             return whole.Array;
         }
 
-        return ConcatSegments(_encoded);
+        var bytes = new byte[LengthOf(segments)];
+        var at = 0;
+        for (var i = 0; i < segments.Count; i++)
+        {
+            segments[i].Span.CopyTo(bytes.AsSpan(at));
+            at += segments[i].Length;
+        }
+
+        return bytes;
     }
 
     /// <summary>
@@ -124,14 +141,14 @@ public sealed class Batch<T>
     public Batch<T> Clone()
     {
         Batch<T> copy;
-        if (_encoded is not null)
+        if (Volatile.Read(ref _encoded) is { } encoded)
         {
-            copy = new Batch<T>([.. _encoded], ItemCount, ByteSize, ClientAddress);
+            copy = new Batch<T>([.. encoded], ItemCount, ByteSize, ClientAddress);
         }
         else
         {
             var resources = new RepeatedField<T>();
-            foreach (var r in _resources!)
+            foreach (var r in Resources)
             {
                 resources.Add(r.Clone());
             }
@@ -210,36 +227,18 @@ public sealed class Batch<T>
 
     private RepeatedField<T> Materialise()
     {
-        var encoded = _encoded!;
-        _encoded = null;
+        // Readers sharing a batch may race here: one decode wins, and the bytes go only after the
+        // decoded form is visible, so TryGetEncoded never sees neither.
+        if (Volatile.Read(ref _encoded) is not { } encoded)
+        {
+            return Volatile.Read(ref _resources)!;
+        }
+
+        var decoded = SignalOps<T>.Instance.ParseRequest(Concat(encoded));
+        var winner = Interlocked.CompareExchange(ref _resources, decoded, null) ?? decoded;
+        Volatile.Write(ref _encoded, null);
         Interlocked.Increment(ref s_materialised);
-        return encoded.Count == 1
-            ? SignalOps<T>.Instance.ParseRequest(encoded[0].Span)
-            : SignalOps<T>.Instance.ParseRequest(ConcatSegments(encoded));
-    }
-
-    private static int LengthOf(List<ReadOnlyMemory<byte>> segments)
-    {
-        var length = 0;
-        foreach (var segment in segments)
-        {
-            length += segment.Length;
-        }
-
-        return length;
-    }
-
-    private static byte[] ConcatSegments(List<ReadOnlyMemory<byte>> segments)
-    {
-        var bytes = new byte[LengthOf(segments)];
-        var at = 0;
-        foreach (var segment in segments)
-        {
-            segment.Span.CopyTo(bytes.AsSpan(at));
-            at += segment.Length;
-        }
-
-        return bytes;
+        return winner;
     }
 }
 

@@ -19,7 +19,7 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
 
     private readonly GrpcChannel _channel;
     private readonly Func<IMessage, CallOptions, Task<PartialSuccess>> _export;
-    private readonly Func<Batch<T>, CallOptions, Task<PartialSuccess>> _exportEncoded;
+    private readonly Func<IReadOnlyList<ReadOnlyMemory<byte>>, CallOptions, Task<PartialSuccess>> _exportEncoded;
     private readonly KeyValuePair<string, string>[] _headers;
     private readonly bool _gzip;
 
@@ -56,8 +56,8 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
         }
 
         var options = new CallOptions(metadata, cancellationToken: cancellationToken);
-        var partial = batch.TryGetEncoded(out _)
-            ? await _exportEncoded(batch, options)
+        var partial = batch.TryGetEncoded(out var segments)
+            ? await _exportEncoded(segments, options)
             : await _export(SignalOps<T>.Instance.CreateRequest(batch.Resources), options);
         return partial.ToResult();
     }

@@ -42,26 +42,25 @@ internal abstract class OtlpSignal<T>
     /// <summary>The Export call of the signal's gRPC service on <paramref name="invoker"/>.</summary>
     public abstract Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker);
 
-    /// <summary>The Export call sending a still-encoded batch's bytes as they are (no encode).</summary>
-    public Func<Batch<T>, CallOptions, Task<PartialSuccess>> CreateGrpcRawExport(CallInvoker invoker)
+    /// <summary>The Export call sending encoded requests (a still-encoded batch's segments) as they are.</summary>
+    public Func<IReadOnlyList<ReadOnlyMemory<byte>>, CallOptions, Task<PartialSuccess>> CreateGrpcRawExport(CallInvoker invoker)
     {
-        var requestMarshaller = Marshallers.Create<Batch<T>>(
-            static (batch, context) =>
+        var requestMarshaller = Marshallers.Create<IReadOnlyList<ReadOnlyMemory<byte>>>(
+            static (segments, context) =>
             {
-                batch.TryGetEncoded(out var segments);
-                context.SetPayloadLength(batch.EncodedLength);
+                context.SetPayloadLength(Batch<T>.LengthOf(segments));
                 var writer = context.GetBufferWriter();
-                foreach (var segment in segments)
+                for (var i = 0; i < segments.Count; i++)
                 {
-                    writer.Write(segment.Span);
+                    writer.Write(segments[i].Span);
                 }
 
                 context.Complete();
             },
             static _ => throw new NotSupportedException("the exporter never reads requests"));
         var responseMarshaller = Marshallers.Create(static (byte[] bytes) => bytes, static bytes => bytes);
-        var method = new Method<Batch<T>, byte[]>(MethodType.Unary, GrpcServiceName, "Export", requestMarshaller, responseMarshaller);
-        return async (batch, options) => ParseResponse(await invoker.AsyncUnaryCall(method, null, options, batch), json: false);
+        var method = new Method<IReadOnlyList<ReadOnlyMemory<byte>>, byte[]>(MethodType.Unary, GrpcServiceName, "Export", requestMarshaller, responseMarshaller);
+        return async (segments, options) => ParseResponse(await invoker.AsyncUnaryCall(method, null, options, segments), json: false);
     }
 
     /// <summary>Full name of the signal's gRPC service.</summary>

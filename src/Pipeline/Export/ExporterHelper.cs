@@ -321,7 +321,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
 
     /// <summary>The batch as one Export request: its received bytes when it still has them.</summary>
     private static byte[] Serialize(Batch<T> batch) =>
-        batch.TryGetEncoded(out _) ? batch.ConcatEncoded() : Ops.SerializeRequest(batch.Resources);
+        batch.TryGetEncoded(out var segments) ? Batch<T>.Concat(segments) : Ops.SerializeRequest(batch.Resources);
 
     /// <summary>Commits <paramref name="batch"/> (leased) and queues it; returns why and where to count a refusal, or null when kept.</summary>
     private (string Reason, Counter Counter)? WriteAhead(Batch<T> batch)

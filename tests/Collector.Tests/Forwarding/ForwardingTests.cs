@@ -135,6 +135,7 @@ public sealed class ForwardingTests
         var clone = batch.Clone();
         Assert.That(batch.TryAppendEncoded(Batch<ResourceSpans>.FromEncoded(b, 3, b.Length, null)), Is.True);
         Assert.That(batch.TryGetEncoded(out var segments), Is.True);
+        Assert.That(Batch<ResourceSpans>.Concat(segments), Has.Length.EqualTo(a.Length + b.Length));
         Assert.That(segments, Has.Count.EqualTo(2));
         Assert.That(clone.TryGetEncoded(out var cloneSegments) && cloneSegments.Count == 1, Is.True, "the clone has its own segment list");
 
