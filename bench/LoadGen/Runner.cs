@@ -93,6 +93,7 @@ internal sealed class Runner : IAsyncDisposable
         var errors = new ConcurrentDictionary<string, long>();
         long sent = 0, ackedSpans = 0, issued = -1;
         var rss = new List<long>();
+        var receivedBefore = _sink.Received.Unique;
         var cpuStart = _collector.CpuTime();
         var started = Stopwatch.GetTimestamp();
 
@@ -157,7 +158,8 @@ internal sealed class Runner : IAsyncDisposable
         while (true)
         {
             var received = _sink.Received.Unique;
-            if (received >= CountAcked(acked) || Stopwatch.GetElapsedTime(stalledSince) > TimeSpan.FromSeconds(15))
+            // The sink's set spans every step: compare this step's arrivals with this step's acks.
+            if (received - receivedBefore >= CountAcked(acked) || Stopwatch.GetElapsedTime(stalledSince) > TimeSpan.FromSeconds(15))
             {
                 break;
             }
@@ -191,7 +193,7 @@ internal sealed class Runner : IAsyncDisposable
             Seconds = wall.TotalSeconds,
             RequestsSent = sent,
             SpansAcked = ackedSpans,
-            SpansReceived = _sink.Received.Unique,
+            SpansReceived = _sink.Received.Unique - receivedBefore,
             SpansLost = lost,
             Duplicates = _sink.Received.Duplicates,
             Errors = new Dictionary<string, long>(errors),
