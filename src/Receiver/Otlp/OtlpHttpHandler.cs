@@ -130,25 +130,38 @@ internal sealed class OtlpHttpHandler
             return;
         }
 
-        Google.Protobuf.Collections.RepeatedField<T> resources;
+        Google.Protobuf.Collections.RepeatedField<T>? resources = null;
+        byte[]? encoded = null;
+        var scannedItems = 0;
         long byteSize;
         using (bytes)
         {
             byteSize = bytes.Length;
-            try
+            if (format == BodyFormat.Protobuf && Pipeline.Otlp.OtlpWireScanner.TryScan(SignalOps<T>.Instance.Signal, bytes.Span, out scannedItems))
             {
-                resources = format == BodyFormat.Json
-                    ? handler.Codec.DecodeJson(bytes.Span)
-                    : SignalOps<T>.Instance.ParseRequest(bytes.Span);
+                // Well formed with valid ids: forwarded as bytes, as over gRPC (an owned copy: the read buffer is pooled).
+                encoded = bytes.Span.ToArray();
             }
-            catch (Exception e) when (e is InvalidDataException or InvalidProtocolBufferException)
+            else
             {
-                await RejectAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, "decode", $"undecodable {signal} request: {e.Message}", format).ConfigureAwait(false);
-                return;
+                try
+                {
+                    resources = format == BodyFormat.Json
+                        ? handler.Codec.DecodeJson(bytes.Span)
+                        : SignalOps<T>.Instance.ParseRequest(bytes.Span);
+                }
+                catch (Exception e) when (e is InvalidDataException or InvalidProtocolBufferException)
+                {
+                    await RejectAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, "decode", $"undecodable {signal} request: {e.Message}", format).ConfigureAwait(false);
+                    return;
+                }
             }
         }
 
-        var outcome = await handler.ExportAsync(resources, byteSize, context.Connection.RemoteIpAddress?.ToString(), Transport.Http, ct).ConfigureAwait(false);
+        var client = context.Connection.RemoteIpAddress?.ToString();
+        var outcome = encoded is not null
+            ? await handler.ExportEncodedAsync(encoded, scannedItems, client, Transport.Http, ct).ConfigureAwait(false)
+            : await handler.ExportAsync(resources!, byteSize, client, Transport.Http, ct).ConfigureAwait(false);
         switch (outcome.Status)
         {
             case ExportStatus.Refused:

@@ -103,6 +103,49 @@ public sealed class ForwardingTests
     }
 
     [Test]
+    public async Task Http_protobuf_in_is_forwarded_as_received_and_json_in_is_decoded()
+    {
+        await using var backend = await GrpcTestBackend.StartAsync();
+        var port = Ports.Free();
+        await using var collector = await RunningCollector.StartAsync(
+            $$"""
+            receivers:
+              otlp: { protocols: { http: { endpoint: "127.0.0.1:{{port}}" } } }
+            exporters:
+              otlp: { endpoint: "{{backend.Endpoint}}", compression: none }
+            service:
+              telemetry: { metrics: { endpoint: null } }
+              pipelines:
+                traces: { receivers: [otlp], exporters: [otlp] }
+            """);
+        using var http = new HttpClient();
+        var request = OtlpSamples.Traces(5, "svc-http");
+        var encodedBefore = Batch<ResourceSpans>.FromEncodedCount;
+
+        using (var protobuf = new ByteArrayContent(request.ToByteArray()))
+        {
+            protobuf.Headers.ContentType = new("application/x-protobuf");
+            var reply = await http.PostAsync(new Uri($"http://127.0.0.1:{port}/v1/traces"), protobuf);
+            Assert.That(reply.IsSuccessStatusCode, Is.True);
+        }
+
+        Assert.That(Batch<ResourceSpans>.FromEncodedCount - encodedBefore, Is.EqualTo(1), "protobuf over HTTP travels encoded");
+        using (var json = new ByteArrayContent(Collector.Pipeline.Otlp.OtlpJson.FormatUtf8(request)))
+        {
+            json.Headers.ContentType = new("application/json");
+            var reply = await http.PostAsync(new Uri($"http://127.0.0.1:{port}/v1/traces"), json);
+            Assert.That(reply.IsSuccessStatusCode, Is.True);
+        }
+
+        await Poll.UntilAsync(() => backend.Calls.Count == 2, TimeSpan.FromSeconds(10), "both requests at the backend");
+        Assert.That(Batch<ResourceSpans>.FromEncodedCount - encodedBefore, Is.EqualTo(1), "JSON is decoded, not forwarded");
+        foreach (var call in backend.Calls)
+        {
+            Assert.That((ExportTraceServiceRequest)call.Request, Is.EqualTo(request));
+        }
+    }
+
+    [Test]
     public async Task Undecodable_grpc_input_is_still_invalid_argument()
     {
         var port = Ports.Free();
