@@ -90,6 +90,10 @@ public sealed class Batch<T>
         return encoded is not null;
     }
 
+    /// <summary>The batch as one Export*ServiceRequest: its received bytes while it still has them, else serialised.</summary>
+    public byte[] ToRequestBytes() =>
+        TryGetEncoded(out var segments) ? Concat(segments) : SignalOps<T>.Instance.SerializeRequest(Resources);
+
     /// <summary>Total length of encoded segments.</summary>
     public static int LengthOf(IReadOnlyList<ReadOnlyMemory<byte>> segments)
     {

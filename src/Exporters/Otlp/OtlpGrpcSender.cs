@@ -18,8 +18,7 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
     private const string CompressionHeader = "grpc-internal-encoding-request";
 
     private readonly GrpcChannel _channel;
-    private readonly Func<IMessage, CallOptions, Task<PartialSuccess>> _export;
-    private readonly Func<IReadOnlyList<ReadOnlyMemory<byte>>, CallOptions, Task<PartialSuccess>> _exportEncoded;
+    private readonly Func<IReadOnlyList<ReadOnlyMemory<byte>>, CallOptions, Task<PartialSuccess>> _export;
     private readonly KeyValuePair<string, string>[] _headers;
     private readonly bool _gzip;
 
@@ -37,7 +36,6 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
         });
         var invoker = _channel.CreateCallInvoker();
         _export = OtlpSignal<T>.Instance.CreateGrpcExport(invoker);
-        _exportEncoded = OtlpSignal<T>.Instance.CreateGrpcRawExport(invoker);
         _headers = [.. config.Headers];
         _gzip = config.Compression == OtlpCompression.Gzip;
     }
@@ -56,9 +54,7 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
         }
 
         var options = new CallOptions(metadata, cancellationToken: cancellationToken);
-        var partial = batch.TryGetEncoded(out var segments)
-            ? await _exportEncoded(segments, options)
-            : await _export(SignalOps<T>.Instance.CreateRequest(batch.Resources), options);
+        var partial = await _export(batch.TryGetEncoded(out var segments) ? segments : [SignalOps<T>.Instance.SerializeRequest(batch.Resources)], options);
         return partial.ToResult();
     }
 

@@ -52,8 +52,7 @@ internal sealed class OtlpHttpSender<T> : IExportSender<T>, IDisposable
     public async Task<ExportResult> SendAsync(Batch<T> batch, CancellationToken cancellationToken)
     {
         var body = _json ? OtlpJson.FormatUtf8(SignalOps<T>.Instance.CreateRequest(batch.Resources))
-            : batch.TryGetEncoded(out var segments) ? Batch<T>.Concat(segments)
-            : SignalOps<T>.Instance.SerializeRequest(batch.Resources);
+            : batch.ToRequestBytes();
         using var message = new HttpRequestMessage(HttpMethod.Post, _url) { Content = CreateContent(body) };
         message.Headers.UserAgent.Add(UserAgent);
         foreach (var (key, value) in _headers)

@@ -39,11 +39,11 @@ internal abstract class OtlpSignal<T>
     /// <summary>Reads partial_success from a response body in the response's encoding.</summary>
     public abstract PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json);
 
-    /// <summary>The Export call of the signal's gRPC service on <paramref name="invoker"/>.</summary>
-    public abstract Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker);
-
-    /// <summary>The Export call sending encoded requests (a still-encoded batch's segments) as they are.</summary>
-    public Func<IReadOnlyList<ReadOnlyMemory<byte>>, CallOptions, Task<PartialSuccess>> CreateGrpcRawExport(CallInvoker invoker)
+    /// <summary>
+    /// The Export call of the signal's gRPC service on <paramref name="invoker"/>, sending encoded
+    /// requests as they are: a still-encoded batch's segments, or a decoded batch serialised once.
+    /// </summary>
+    public Func<IReadOnlyList<ReadOnlyMemory<byte>>, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker)
     {
         var requestMarshaller = Marshallers.Create<IReadOnlyList<ReadOnlyMemory<byte>>>(
             static (segments, context) =>
@@ -82,15 +82,6 @@ internal sealed class TracesSignal : OtlpSignal<ResourceSpans>
 
     public override PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json) =>
         Parse(body, json, ExportTraceServiceResponse.Parser).PartialSuccess is { } p ? new(p.RejectedSpans, p.ErrorMessage) : PartialSuccess.None;
-
-    public override Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker)
-    {
-        var client = new TraceService.TraceServiceClient(invoker);
-        return async (request, options) =>
-            (await client.ExportAsync((ExportTraceServiceRequest)request, options)).PartialSuccess is { } p
-                ? new(p.RejectedSpans, p.ErrorMessage)
-                : PartialSuccess.None;
-    }
 }
 
 internal sealed class MetricsSignal : OtlpSignal<ResourceMetrics>
@@ -101,15 +92,6 @@ internal sealed class MetricsSignal : OtlpSignal<ResourceMetrics>
 
     public override PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json) =>
         Parse(body, json, ExportMetricsServiceResponse.Parser).PartialSuccess is { } p ? new(p.RejectedDataPoints, p.ErrorMessage) : PartialSuccess.None;
-
-    public override Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker)
-    {
-        var client = new MetricsService.MetricsServiceClient(invoker);
-        return async (request, options) =>
-            (await client.ExportAsync((ExportMetricsServiceRequest)request, options)).PartialSuccess is { } p
-                ? new(p.RejectedDataPoints, p.ErrorMessage)
-                : PartialSuccess.None;
-    }
 }
 
 internal sealed class LogsSignal : OtlpSignal<ResourceLogs>
@@ -120,13 +102,4 @@ internal sealed class LogsSignal : OtlpSignal<ResourceLogs>
 
     public override PartialSuccess ParseResponse(ReadOnlySpan<byte> body, bool json) =>
         Parse(body, json, ExportLogsServiceResponse.Parser).PartialSuccess is { } p ? new(p.RejectedLogRecords, p.ErrorMessage) : PartialSuccess.None;
-
-    public override Func<IMessage, CallOptions, Task<PartialSuccess>> CreateGrpcExport(CallInvoker invoker)
-    {
-        var client = new LogsService.LogsServiceClient(invoker);
-        return async (request, options) =>
-            (await client.ExportAsync((ExportLogsServiceRequest)request, options)).PartialSuccess is { } p
-                ? new(p.RejectedLogRecords, p.ErrorMessage)
-                : PartialSuccess.None;
-    }
 }

@@ -319,15 +319,11 @@ internal sealed class ExporterHelper<T> : IExporter<T>
         batch.FailAcks(refused.Reason);
     }
 
-    /// <summary>The batch as one Export request: its received bytes when it still has them.</summary>
-    private static byte[] Serialize(Batch<T> batch) =>
-        batch.TryGetEncoded(out var segments) ? Batch<T>.Concat(segments) : Ops.SerializeRequest(batch.Resources);
-
     /// <summary>Commits <paramref name="batch"/> (leased) and queues it; returns why and where to count a refusal, or null when kept.</summary>
     private (string Reason, Counter Counter)? WriteAhead(Batch<T> batch)
     {
         var spool = Volatile.Read(ref _spool);
-        var payload = spool is null ? null : Serialize(batch);
+        var payload = spool is null ? null : batch.ToRequestBytes();
         var result = spool is null
             ? new SpoolAppendResult(SpoolAppendStatus.Failed, Error: "spool not open")
             : spool.TryAppend(_signal, payload, batch.ItemCount, lease: true);
@@ -461,21 +457,33 @@ internal sealed class ExporterHelper<T> : IExporter<T>
                 return false;
             }
 
-            RepeatedField<T> resources;
-            try
+            // Replayed as the bytes that were spooled (no decode and re-encode) when the wire scan
+            // vouches for them; anything doubtful is decoded, as a fresh request would be.
+            Batch<T> batch;
+            if (Otlp.OtlpWireScanner.TryScan(_signal, entry.Payload, out _))
             {
-                resources = Ops.ParseRequest(entry.Payload);
+                batch = Batch<T>.FromEncoded(entry.Payload, entry.ItemCount, entry.Payload.Length, null);
             }
-            catch (InvalidProtocolBufferException e)
+            else
             {
-                // Cannot happen with our own payloads unless the file was tampered with: never send garbage.
-                spool.Delete(entry.Id);
-                Drop(entry.ItemCount, _droppedUnreadable);
-                WarnOnce("unreadable", e.Message, "Exporter {Exporter}: dropped a spooled batch that does not parse ({Error}); {Items} lost (logged once per cause, counted always)");
-                continue;
+                RepeatedField<T> resources;
+                try
+                {
+                    resources = Ops.ParseRequest(entry.Payload);
+                }
+                catch (InvalidProtocolBufferException e)
+                {
+                    // Cannot happen with our own payloads unless the file was tampered with: never send garbage.
+                    spool.Delete(entry.Id);
+                    Drop(entry.ItemCount, _droppedUnreadable);
+                    WarnOnce("unreadable", e.Message, "Exporter {Exporter}: dropped a spooled batch that does not parse ({Error}); {Items} lost (logged once per cause, counted always)");
+                    continue;
+                }
+
+                batch = new Batch<T>(resources, entry.ItemCount, entry.Payload.Length);
             }
 
-            var batch = new Batch<T>(resources, entry.ItemCount, entry.Payload.Length) { ReceivedAt = entry.CreatedAt };
+            batch.ReceivedAt = entry.CreatedAt;
             work = new Work(batch, entry.Id, true, 0);
             return true;
         }
@@ -774,7 +782,7 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             return;
         }
 
-        var result = spool.TryAppend(_signal, Serialize(batch), batch.ItemCount);
+        var result = spool.TryAppend(_signal, batch.ToRequestBytes(), batch.ItemCount);
         switch (result.Status)
         {
             case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:
