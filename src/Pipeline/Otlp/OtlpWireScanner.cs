@@ -54,11 +54,17 @@ internal static class OtlpWireScanner
 
         // Item ids: the parser keeps the last occurrence of a field, so do we.
         int traceId = 0, spanId = 0, parentId = 0;
-        Span<int> oneofMember = stackalloc int[node.OneofCount];
+        Span<int> oneofMember = node.OneofCount == 0 ? default : stackalloc int[node.OneofCount];
         var pos = 0;
         while (pos < data.Length)
         {
-            if (!TryReadVarint(data, ref pos, out var tag) || tag > uint.MaxValue)
+            // Tags and most lengths are one byte: read those without the general varint loop.
+            ulong tag = data[pos];
+            if (tag < 0x80)
+            {
+                pos++;
+            }
+            else if (!TryReadVarint(data, ref pos, out tag) || tag > uint.MaxValue)
             {
                 return false;
             }
@@ -96,7 +102,17 @@ internal static class OtlpWireScanner
 
                     break;
                 case 2:
-                    if (!TryReadVarint(data, ref pos, out var length) || length > (ulong)(data.Length - pos))
+                    ulong length = pos < data.Length ? data[pos] : 0x80UL;
+                    if (length < 0x80)
+                    {
+                        pos++;
+                    }
+                    else if (!TryReadVarint(data, ref pos, out length))
+                    {
+                        return false;
+                    }
+
+                    if (length > (ulong)(data.Length - pos))
                     {
                         return false;
                     }
@@ -220,18 +236,20 @@ internal static class OtlpWireScanner
     {
         public required FieldType Type { get; init; }
 
-        public required bool Repeated { get; init; }
-
         public Node? Message { get; set; }
 
         public int OneofIndex { get; init; } = -1;
 
         public IdField Id { get; init; }
 
-        /// <summary>Whether the parser reads this wire type as this field (otherwise it keeps it as an unknown field).</summary>
-        public bool Accepts(int wire)
+        /// <summary>Bit w is set when the parser reads wire type w as this field (otherwise it keeps it as an unknown field).</summary>
+        public required int AcceptedWires { get; init; }
+
+        public bool Accepts(int wire) => ((AcceptedWires >> wire) & 1) != 0;
+
+        public static int AcceptedWireMask(FieldType type, bool repeated)
         {
-            var natural = Type switch
+            var natural = type switch
             {
                 FieldType.Message or FieldType.String or FieldType.Bytes => 2,
                 FieldType.Double or FieldType.Fixed64 or FieldType.SFixed64 => 1,
@@ -239,7 +257,7 @@ internal static class OtlpWireScanner
                 FieldType.Group => 3,
                 _ => 0,
             };
-            return wire == natural || (wire == 2 && Repeated);
+            return (1 << natural) | (repeated ? 1 << 2 : 0);
         }
     }
 
@@ -282,7 +300,7 @@ internal static class OtlpWireScanner
                 fields[f.FieldNumber] = new Field
                 {
                     Type = f.FieldType,
-                    Repeated = f.IsRepeated,
+                    AcceptedWires = Field.AcceptedWireMask(f.FieldType, f.IsRepeated),
                     OneofIndex = f.ContainingOneof is { } oneof ? oneof.Index : -1,
                     Id = node.Kind is ItemKind.Span or ItemKind.LogRecord ? IdOf(f.Name) : IdField.None,
                 };
