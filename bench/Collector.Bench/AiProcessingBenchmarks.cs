@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Collector.LoadGen;
 using Collector.Pipeline;
+using Collector.Pipeline.Configuration;
 using Collector.Pipeline.Telemetry;
 using Collector.Processors.ConflictResolution;
 using Collector.Processors.Dedup;
@@ -16,12 +17,16 @@ namespace Collector.Bench;
 /// realistic LLM mix (10-span traces: HTTP, chain, embedding, retrieval, rerank, a chat call
 /// instrumented twice, tool, DB, response; prompts with personal data; prompt/completion events).
 /// One operation = one span; each invocation pushes <see cref="Requests"/> requests and then
-/// shuts the chain down, which flushes every buffered trace through the merge.
+/// shuts the chain down, which flushes every buffered trace through the merge. Dedup and
+/// langtrace_merge also run alone on the same data, so the chain's cost splits per processor.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
+[MinColumn]
 public class AiProcessingBenchmarks
 {
     private const int Requests = 200;
+    private const int Spans = Requests * 100;
     private PayloadTemplate _template = null!;
     private byte[][] _payloads = null!;
     private List<Batch<ResourceSpans>> _batches = [];
@@ -48,28 +53,49 @@ public class AiProcessingBenchmarks
         }
     }
 
-    [Benchmark(OperationsPerInvoke = Requests * 100)]
-    public async Task<int> DedupMergeConflictResolution()
+    [Benchmark(OperationsPerInvoke = Spans)]
+    public Task<int> DedupMergeConflictResolution() => PushAsync((context, sink) =>
+    {
+        var conflict = Create(new ConflictResolutionFactory(), new ConflictResolutionConfig(), context, sink);
+        var merge = Create(new LangtraceMergeFactory(), MergeConfig(), context, conflict);
+        return [Create(new DedupFactory(), new DedupConfig(), context, merge), merge, conflict];
+    });
+
+    [Benchmark(OperationsPerInvoke = Spans)]
+    public Task<int> Dedup() => PushAsync((context, sink) => [Create(new DedupFactory(), new DedupConfig(), context, sink)]);
+
+    [Benchmark(OperationsPerInvoke = Spans)]
+    public Task<int> LangtraceMerge() => PushAsync((context, sink) => [Create(new LangtraceMergeFactory(), MergeConfig(), context, sink)]);
+
+    /// <summary>Room for every trace of an invocation, so that the merge sees all of them before shutdown flushes.</summary>
+    private static LangtraceMergeConfig MergeConfig() => new() { MaxTraces = 100_000 };
+
+    private static IProcessor<ResourceSpans> Create(IProcessorFactory factory, ComponentConfig config, ComponentContext context, IConsumer<ResourceSpans> next) =>
+        factory.CreateProcessor(context with { Id = new ComponentId(factory.Type, "") }, config, next);
+
+    /// <summary>
+    /// Fresh processors per invocation (dedup would otherwise drop the next invocation's spans as seen).
+    /// <paramref name="build"/> returns the chain entry first; it is started from its end and shut down
+    /// from its entry, so that each shutdown flush still finds its downstream running.
+    /// </summary>
+    private async Task<int> PushAsync(Func<ComponentContext, IConsumer<ResourceSpans>, IProcessor<ResourceSpans>[]> build)
     {
         var sink = new CountingConsumer();
         var context = new ComponentContext(new ComponentId("bench", ""), Serilog.Core.Logger.None, new SelfMetrics(), new SharedComponents()) { PipelineId = "traces" };
-        var conflict = new ConflictResolutionFactory().CreateProcessor(context with { Id = new ComponentId("conflict_resolution", "") }, new ConflictResolutionConfig(), sink);
-        var merge = new LangtraceMergeFactory().CreateProcessor(context with { Id = new ComponentId("langtrace_merge", "") }, new LangtraceMergeConfig { MaxTraces = 100_000 }, conflict);
-        var dedup = new DedupFactory().CreateProcessor(context with { Id = new ComponentId("dedup", "") }, new DedupConfig(), merge);
-        IProcessor<ResourceSpans>[] chain = [conflict, merge, dedup];
-        foreach (var p in chain)
+        var chain = build(context, sink);
+        for (var i = chain.Length - 1; i >= 0; i--)
         {
-            await p.StartAsync(CancellationToken.None);
+            await chain[i].StartAsync(CancellationToken.None);
         }
 
         foreach (var batch in _batches)
         {
-            await dedup.ConsumeAsync(batch, CancellationToken.None);
+            await chain[0].ConsumeAsync(batch, CancellationToken.None);
         }
 
-        for (var i = chain.Length - 1; i >= 0; i--)
+        foreach (var p in chain)
         {
-            await chain[i].ShutdownAsync(CancellationToken.None);
+            await p.ShutdownAsync(CancellationToken.None);
         }
 
         return sink.Spans;
