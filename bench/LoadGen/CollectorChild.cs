@@ -20,8 +20,14 @@ internal sealed class CollectorChild : IDisposable
             throw new FileNotFoundException($"{options.Collector} not found: build it first with `dotnet build -c Release src/Collector`");
         }
 
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(options.Collector);
+        // collector.dll runs on the dotnet host; a native AOT build (bin/.../publish/collector) runs as is.
+        var managed = options.Collector.EndsWith(".dll", StringComparison.Ordinal);
+        var info = new ProcessStartInfo(managed ? "dotnet" : options.Collector) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (managed)
+        {
+            info.ArgumentList.Add(options.Collector);
+        }
+
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(options.Config);
         foreach (var (k, v) in environment)

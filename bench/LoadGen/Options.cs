@@ -64,7 +64,7 @@ internal sealed record Options
           --concurrency N                concurrent client requests (4)
           --duration 30s                 per run or per saturation step
           --config FILE                  collector config (bench/LoadGen/configs/testbed.yaml)
-          --collector FILE               collector.dll (src/Collector/bin/Release/net10.0/collector.dll)
+          --collector FILE               collector.dll, or a native AOT build (src/Collector/bin/Release/net10.0/collector.dll)
           --max-p99 100ms                saturation bound on client p99
           --step-factor 1.25 --max-steps 12
           --env NAME=VALUE               extra environment for the collector (repeatable)

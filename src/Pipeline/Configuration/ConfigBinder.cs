@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
 using System.Text;
@@ -18,6 +19,11 @@ namespace Collector.Pipeline.Configuration;
 /// settable property type is a programming error (NotSupportedException) unless marked
 /// <see cref="ConfigIgnoreAttribute"/>.
 /// </summary>
+// Binding reflects over config classes. The native AOT build keeps them whole: src/Collector roots
+// every collector assembly (TrimmerRootAssembly), and generic collections of reference types share code.
+[UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "config types are in rooted assemblies")]
+[UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "config types are in rooted assemblies")]
+[UnconditionalSuppressMessage("AOT", "IL3050", Justification = "collections of config element types are instantiated elsewhere or share reference-type code")]
 internal static class ConfigBinder
 {
     private static readonly ConcurrentDictionary<Type, TypeBinding> Bindings = new();

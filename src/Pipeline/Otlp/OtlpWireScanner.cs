@@ -54,7 +54,7 @@ internal static class OtlpWireScanner
 
         // Item ids: the parser keeps the last occurrence of a field, so do we.
         int traceId = 0, spanId = 0, parentId = 0;
-        Span<int> oneofMember = node.OneofCount == 0 ? default : stackalloc int[node.OneofCount];
+        var oneofMember = 0;
         var pos = 0;
         while (pos < data.Length)
         {
@@ -130,15 +130,14 @@ internal static class OtlpWireScanner
                     return false;
             }
 
-            if (known && field!.OneofIndex >= 0)
+            if (known && field!.InOneof)
             {
-                ref var member = ref oneofMember[field.OneofIndex];
-                if (member != 0 && member != number)
+                if (oneofMember != 0 && oneofMember != number)
                 {
                     return false;
                 }
 
-                member = number;
+                oneofMember = number;
             }
         }
 
@@ -238,7 +237,8 @@ internal static class OtlpWireScanner
 
         public Node? Message { get; set; }
 
-        public int OneofIndex { get; init; } = -1;
+        /// <summary>Member of the message's one real oneof (proto3 `optional` fields' synthetic oneofs hold one field and cannot conflict).</summary>
+        public bool InOneof { get; init; }
 
         public IdField Id { get; init; }
 
@@ -263,17 +263,14 @@ internal static class OtlpWireScanner
 
     private sealed class Node
     {
-        private Node(Field?[] fields, int oneofCount, ItemKind kind)
+        private Node(Field?[] fields, ItemKind kind)
         {
             Fields = fields;
-            OneofCount = oneofCount;
             Kind = kind;
         }
 
         /// <summary>Indexed by field number.</summary>
         public Field?[] Fields { get; }
-
-        public int OneofCount { get; }
 
         public ItemKind Kind { get; }
 
@@ -293,7 +290,19 @@ internal static class OtlpWireScanner
             }
 
             var fields = new Field?[max + 1];
-            var node = new Node(fields, descriptor.Oneofs.Count, KindOf(descriptor));
+            var realOneofs = 0;
+            foreach (var oneof in descriptor.Oneofs)
+            {
+                realOneofs += oneof.IsSynthetic ? 0 : 1;
+            }
+
+            // OTLP messages have at most one real oneof, so one tracked member suffices.
+            if (realOneofs > 1)
+            {
+                throw new NotSupportedException($"{descriptor.FullName} has {realOneofs} oneofs; the wire scanner tracks one");
+            }
+
+            var node = new Node(fields, KindOf(descriptor));
             built[descriptor] = node;
             foreach (var f in descriptor.Fields.InFieldNumberOrder())
             {
@@ -301,7 +310,7 @@ internal static class OtlpWireScanner
                 {
                     Type = f.FieldType,
                     AcceptedWires = Field.AcceptedWireMask(f.FieldType, f.IsRepeated),
-                    OneofIndex = f.ContainingOneof is { } oneof ? oneof.Index : -1,
+                    InOneof = f.ContainingOneof is { IsSynthetic: false },
                     Id = node.Kind is ItemKind.Span or ItemKind.LogRecord ? IdOf(f.Name) : IdField.None,
                 };
             }

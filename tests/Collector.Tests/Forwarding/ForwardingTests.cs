@@ -62,6 +62,51 @@ public sealed class ForwardingTests
     }
 
     [Test]
+    public void Scanner_refuses_conflicting_oneof_members_and_bad_utf8_but_accepts_repeats_of_one_member()
+    {
+        // A span with one attribute whose AnyValue is written by hand, so that wire-level cases the
+        // generated serializer never produces can be checked against the parser's reading.
+        static byte[] Request(byte[] anyValue)
+        {
+            var keyValue = Concat(LengthDelimited(1, "k"u8.ToArray()), LengthDelimited(2, anyValue));
+            var span = Concat(LengthDelimited(1, new byte[16]), LengthDelimited(2, new byte[8]), LengthDelimited(9, keyValue));
+            return LengthDelimited(1, LengthDelimited(2, LengthDelimited(2, span)));
+        }
+
+        byte[] stringThenInt = [0x0A, 1, (byte)'a', 0x18, 5];
+        byte[] stringTwice = [0x0A, 1, (byte)'a', 0x0A, 1, (byte)'b'];
+        byte[] invalidUtf8 = [0x0A, 2, 0xC3, 0x28];
+
+        Assert.That(OtlpWireScanner.TryScan(Signal.Traces, Request(stringTwice), out var spans), Is.True);
+        Assert.That(spans, Is.EqualTo(1));
+        Assert.That(ExportTraceServiceRequest.Parser.ParseFrom(Request(stringTwice)).ResourceSpans[0].ScopeSpans[0].Spans[0].Attributes[0].Value.StringValue, Is.EqualTo("b"));
+        Assert.That(OtlpWireScanner.TryScan(Signal.Traces, Request(stringThenInt), out _), Is.False, "two members of one oneof");
+        Assert.That(OtlpWireScanner.TryScan(Signal.Traces, Request(invalidUtf8), out _), Is.False, "invalid UTF-8 in a string");
+        Assert.That(() => ExportTraceServiceRequest.Parser.ParseFrom(Request(invalidUtf8)), Throws.InstanceOf<InvalidProtocolBufferException>());
+    }
+
+    private static byte[] LengthDelimited(int field, byte[] payload)
+    {
+        var stream = new MemoryStream();
+        var output = new CodedOutputStream(stream);
+        output.WriteTag(field, WireFormat.WireType.LengthDelimited);
+        output.WriteBytes(ByteString.CopyFrom(payload));
+        output.Flush();
+        return stream.ToArray();
+    }
+
+    private static byte[] Concat(params byte[][] parts)
+    {
+        var all = new List<byte>();
+        foreach (var part in parts)
+        {
+            all.AddRange(part);
+        }
+
+        return [.. all];
+    }
+
+    [Test]
     public async Task Grpc_in_batch_grpc_out_forwards_the_received_bytes_without_decoding()
     {
         await using var backend = await GrpcTestBackend.StartAsync();
