@@ -7,9 +7,6 @@ namespace Collector.LoadGen;
 /// <summary>Sends pre-encoded OTLP trace requests over gRPC or HTTP; the payload bytes go on the wire as they are.</summary>
 internal sealed class Client : IDisposable
 {
-    private static readonly Marshaller<byte[]> Raw = Marshallers.Create(b => b, b => b);
-    private static readonly Method<byte[], byte[]> Export = new(MethodType.Unary, "opentelemetry.proto.collector.trace.v1.TraceService", "Export", Raw, Raw);
-
     private readonly Protocol _protocol;
     private readonly GrpcChannel? _channel;
     private readonly CallInvoker? _invoker;
@@ -45,7 +42,7 @@ internal sealed class Client : IDisposable
         {
             if (_invoker is not null)
             {
-                await _invoker.AsyncUnaryCall(Export, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), payload);
+                await _invoker.AsyncUnaryCall(RawTraceExport.Method, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), payload);
                 return null;
             }
 

@@ -35,6 +35,9 @@ internal sealed record Options
 
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Unrecorded constant load at the (first) rate before measuring, so JIT tiering and pools settle; zero disables.</summary>
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Collector config to run; it reads LOADGEN_* environment variables for its endpoints.</summary>
     public string Config { get; init; } = "bench/LoadGen/configs/testbed.yaml";
 
@@ -61,8 +64,10 @@ internal sealed record Options
           --rate N                       target spans/s, or the first saturation step (10000)
           --spans-per-request N          (100)
           --attributes N                 attributes per span, testbed workload (50)
-          --concurrency N                concurrent client requests (4)
+          --concurrency N                concurrent client requests (4); a pipeline that holds answers
+                                         (write_ahead behind langtrace_merge: > 2 s) needs rate/spans*latency
           --duration 30s                 per run or per saturation step
+          --warmup 10s                   unrecorded load at the (first) rate before measuring; 0 disables
           --config FILE                  collector config (bench/LoadGen/configs/testbed.yaml)
           --collector FILE               collector.dll, or a native AOT build (src/Collector/bin/Release/net10.0/collector.dll)
           --max-p99 100ms                saturation bound on client p99
@@ -88,6 +93,7 @@ internal sealed record Options
                 "--attributes" => o with { AttributesPerSpan = Int(Next()) },
                 "--concurrency" => o with { Concurrency = Int(Next()) },
                 "--duration" => o with { Duration = Time(Next()) },
+                "--warmup" => o with { Warmup = Time(Next()) },
                 "--config" => o with { Config = Next() },
                 "--collector" => o with { Collector = Next() },
                 "--json" => o with { JsonOutput = Next() },

@@ -20,8 +20,13 @@ internal sealed record StepResult
 
     public required long SpansAcked { get; init; }
 
+    /// <summary>Acked spans expected at the sink: all of them, less those a dual-link merge drops.</summary>
+    public required long SpansExpected { get; init; }
+
+    /// <summary>Distinct spans of this step that reached the sink.</summary>
     public required long SpansReceived { get; init; }
 
+    /// <summary>Expected spans that did not reach the sink.</summary>
     public required long SpansLost { get; init; }
 
     public required long Duplicates { get; init; }
@@ -33,6 +38,9 @@ internal sealed record StepResult
     public required double P99Ms { get; init; }
 
     public required double CollectorCpuPercentOfOneCore { get; init; }
+
+    /// <summary>The load generator's own CPU (client and sink), to see whether it limits the run.</summary>
+    public required double LoadGenCpuPercentOfOneCore { get; init; }
 
     public required double RssAvgMiB { get; init; }
 
@@ -54,15 +62,19 @@ internal sealed class Runner : IAsyncDisposable
     private readonly Sink _sink;
     private readonly CollectorChild _collector;
     private readonly Client _client;
+    private readonly string _spoolDirectory;
+    private readonly int[] _expectedSpans;
     private long _nextRequest;
 
-    private Runner(Options options, PayloadTemplate template, Sink sink, CollectorChild collector, Client client)
+    private Runner(Options options, PayloadTemplate template, Sink sink, CollectorChild collector, Client client, string spoolDirectory)
     {
         _options = options;
         _template = template;
         _sink = sink;
         _collector = collector;
         _client = client;
+        _spoolDirectory = spoolDirectory;
+        _expectedSpans = CollectorConfigFile.MergesDualLinks(options.Config) ? template.DualLinkSurvivors : template.AllSpans;
     }
 
     public CollectorChild Collector => _collector;
@@ -71,15 +83,24 @@ internal sealed class Runner : IAsyncDisposable
     {
         var sink = await Sink.StartAsync();
         int grpc = FreePort(), http = FreePort();
+        var spool = Path.Combine(Path.GetTempPath(), $"loadgen-spool-{Environment.ProcessId}");
         var collector = CollectorChild.Start(options, new Dictionary<string, string>
         {
             ["LOADGEN_GRPC_ENDPOINT"] = $"127.0.0.1:{grpc}",
             ["LOADGEN_HTTP_ENDPOINT"] = $"127.0.0.1:{http}",
             ["LOADGEN_SINK"] = $"http://127.0.0.1:{sink.Port}",
-            ["LOADGEN_SPOOL_DIR"] = Path.Combine(Path.GetTempPath(), $"loadgen-spool-{Environment.ProcessId}"),
+            ["LOADGEN_SPOOL_DIR"] = spool,
         });
         await WaitForPortAsync(options.Protocol == Protocol.Grpc ? grpc : http, collector);
-        return new Runner(options, template, sink, collector, new Client(options.Protocol, grpc, http));
+        return new Runner(options, template, sink, collector, new Client(options.Protocol, grpc, http), spool);
+    }
+
+    /// <summary>Runs the same load unrecorded so that JIT tiering and pools settle; its requests use their own sequence numbers and are drained.</summary>
+    public async Task WarmUpAsync(double spansPerSecond, TimeSpan duration)
+    {
+        Console.Error.WriteLine($"warm-up {duration.TotalSeconds:0}s (not reported)");
+        var step = await RunStepAsync(spansPerSecond, duration);
+        Console.Error.WriteLine($"warm-up done: {step.SpansReceived:N0} of {step.SpansExpected:N0} expected spans received, {step.SpansLost:N0} lost");
     }
 
     public async Task<StepResult> RunStepAsync(double spansPerSecond, TimeSpan duration)
@@ -94,7 +115,9 @@ internal sealed class Runner : IAsyncDisposable
         long sent = 0, ackedSpans = 0, issued = -1;
         var rss = new List<long>();
         var receivedBefore = _sink.Received.Unique;
+        var duplicatesBefore = _sink.Received.Duplicates;
         var cpuStart = _collector.CpuTime();
+        var ownCpuStart = Environment.CpuUsage.TotalTime;
         var started = Stopwatch.GetTimestamp();
 
         async Task Worker()
@@ -150,16 +173,18 @@ internal sealed class Runner : IAsyncDisposable
         await all;
         var wall = Stopwatch.GetElapsedTime(started);
         var cpu = _collector.CpuTime() - cpuStart;
+        var ownCpu = Environment.CpuUsage.TotalTime - ownCpuStart;
         Console.Error.WriteLine();
 
-        // Drain: wait until every acknowledged span reached the sink, or progress stops.
+        // Drain: wait until every expected span of the acknowledged requests reached the sink, or progress
+        // stops for 15 s (longer than langtrace_merge's wait plus a batch timeout).
         var lastReceived = -1L;
         var stalledSince = Stopwatch.GetTimestamp();
         while (true)
         {
             var received = _sink.Received.Unique;
-            // The sink's set spans every step: compare this step's arrivals with this step's acks.
-            if (received - receivedBefore >= CountAcked(acked) || Stopwatch.GetElapsedTime(stalledSince) > TimeSpan.FromSeconds(15))
+            // The sink's set spans every step: compare this step's arrivals with what this step's acks expect.
+            if (received - receivedBefore >= CountExpected(acked) || Stopwatch.GetElapsedTime(stalledSince) > TimeSpan.FromSeconds(15))
             {
                 break;
             }
@@ -176,7 +201,7 @@ internal sealed class Runner : IAsyncDisposable
         long lost = 0;
         foreach (var seq in acked)
         {
-            for (var i = 0; i < _template.SpanCount; i++)
+            foreach (var i in _expectedSpans)
             {
                 if (!_sink.Received.Contains(_template.SpanSequence(seq, i)))
                 {
@@ -186,6 +211,14 @@ internal sealed class Runner : IAsyncDisposable
         }
 
         Array.Sort(latencies);
+        var p50 = Percentile(latencies, 0.50);
+        // Little's law: with every worker waiting p50 for its answer, the client cannot send faster than this.
+        var clientBound = _options.Concurrency / Math.Max(p50 / 1000, 1e-6) * _template.SpanCount;
+        if (clientBound < spansPerSecond)
+        {
+            Console.Error.WriteLine($"  client-bound: {_options.Concurrency} concurrent requests at p50 {p50:0} ms carry at most {clientBound:N0} spans/s; raise --concurrency");
+        }
+
         return new StepResult
         {
             TargetSpansPerSecond = spansPerSecond,
@@ -193,13 +226,15 @@ internal sealed class Runner : IAsyncDisposable
             Seconds = wall.TotalSeconds,
             RequestsSent = sent,
             SpansAcked = ackedSpans,
+            SpansExpected = CountExpected(acked),
             SpansReceived = _sink.Received.Unique - receivedBefore,
             SpansLost = lost,
-            Duplicates = _sink.Received.Duplicates,
+            Duplicates = _sink.Received.Duplicates - duplicatesBefore,
             Errors = new Dictionary<string, long>(errors),
-            P50Ms = Percentile(latencies, 0.50),
+            P50Ms = p50,
             P99Ms = Percentile(latencies, 0.99),
             CollectorCpuPercentOfOneCore = 100 * cpu.TotalSeconds / wall.TotalSeconds,
+            LoadGenCpuPercentOfOneCore = 100 * ownCpu.TotalSeconds / wall.TotalSeconds,
             RssAvgMiB = rss.Count == 0 ? 0 : rss.Average() / (1 << 20),
             RssMaxMiB = rss.Count == 0 ? 0 : rss.Max() / (double)(1 << 20),
             RssFirstMiB = rss.Count == 0 ? 0 : rss[0] / (double)(1 << 20),
@@ -229,9 +264,13 @@ internal sealed class Runner : IAsyncDisposable
         await _collector.StopAsync();
         _collector.Dispose();
         await _sink.DisposeAsync();
+        if (Directory.Exists(_spoolDirectory))
+        {
+            Directory.Delete(_spoolDirectory, recursive: true);
+        }
     }
 
-    private long CountAcked(ConcurrentQueue<long> acked) => (long)acked.Count * _template.SpanCount;
+    private long CountExpected(ConcurrentQueue<long> acked) => (long)acked.Count * _expectedSpans.Length;
 
     private static double Percentile(double[] sorted, double p)
     {

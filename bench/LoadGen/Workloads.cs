@@ -23,8 +23,20 @@ internal sealed class PayloadTemplate
     private readonly int[][] _traceProto;
     private readonly int[][] _traceJson;
 
-    private PayloadTemplate(ExportTraceServiceRequest request, List<byte[]> spanMarkers, List<byte[]> traceMarkers)
+    private PayloadTemplate(ExportTraceServiceRequest request, List<byte[]> spanMarkers, List<byte[]> traceMarkers, List<int> dualLinkDuplicates)
     {
+        AllSpans = new int[spanMarkers.Count];
+        var survivors = new List<int>(spanMarkers.Count);
+        for (var i = 0; i < AllSpans.Length; i++)
+        {
+            AllSpans[i] = i;
+            if (!dualLinkDuplicates.Contains(i))
+            {
+                survivors.Add(i);
+            }
+        }
+
+        DualLinkSurvivors = [.. survivors];
         _protobuf = request.ToByteArray();
         _json = OtlpJson.FormatUtf8(request);
         SpanCount = spanMarkers.Count;
@@ -38,6 +50,12 @@ internal sealed class PayloadTemplate
     public int SpanCount { get; }
 
     public ExportTraceServiceRequest Request { get; }
+
+    /// <summary>Every span index of a request: what arrives when nothing merges spans.</summary>
+    public int[] AllSpans { get; }
+
+    /// <summary>The span indexes that survive langtrace_merge's dual-link de-duplication (the duplicates are dropped).</summary>
+    public int[] DualLinkSurvivors { get; }
 
     public int ProtobufSize => _protobuf.Length;
 
@@ -117,14 +135,24 @@ internal sealed class PayloadTemplate
         private readonly Random _random = new(42);
         private readonly List<byte[]> _spanMarkers = [];
         private readonly List<byte[]> _traceMarkers = [];
+        private readonly List<int> _dualLinkDuplicates = [];
 
         public ExportTraceServiceRequest Request { get; } = new();
 
         public byte[] NewTraceId() => Marker(16, _traceMarkers);
 
-        public byte[] NewSpanId() => Marker(8, _spanMarkers);
+        /// <summary>A span id; <paramref name="dualLinkDuplicate"/> marks a span that langtrace_merge merges into another and drops.</summary>
+        public byte[] NewSpanId(bool dualLinkDuplicate = false)
+        {
+            if (dualLinkDuplicate)
+            {
+                _dualLinkDuplicates.Add(_spanMarkers.Count);
+            }
 
-        public PayloadTemplate Build() => new(Request, _spanMarkers, _traceMarkers);
+            return Marker(8, _spanMarkers);
+        }
+
+        public PayloadTemplate Build() => new(Request, _spanMarkers, _traceMarkers, _dualLinkDuplicates);
 
         private byte[] Marker(int length, List<byte[]> list)
         {
@@ -212,12 +240,12 @@ internal static class Workloads
         {
             var traceId = ByteString.CopyFrom(b.NewTraceId());
             var offset = StartNanos + ((ulong)t * 10_000_000_000);
-            Span New(string name, Span? parent, Span.Types.SpanKind kind, ulong startMs, ulong durationMs, ScopeSpans scope)
+            Span New(string name, Span? parent, Span.Types.SpanKind kind, ulong startMs, ulong durationMs, ScopeSpans scope, bool dualLinkDuplicate = false)
             {
                 var span = new Span
                 {
                     TraceId = traceId,
-                    SpanId = ByteString.CopyFrom(b.NewSpanId()),
+                    SpanId = ByteString.CopyFrom(b.NewSpanId(dualLinkDuplicate)),
                     ParentSpanId = parent?.SpanId ?? ByteString.Empty,
                     Name = name,
                     Kind = kind,
@@ -246,7 +274,9 @@ internal static class Workloads
                 Str("gen_ai.response.model", "gpt-4o-2024-08-06"), Int("gen_ai.usage.input_tokens", 812), Int("gen_ai.usage.output_tokens", 96),
                 Str("gen_ai.input.messages", $"[{{\"role\":\"user\",\"parts\":[{{\"type\":\"text\",\"content\":\"{prompt}\"}}]}}]"),
                 Str("gen_ai.output.messages", $"[{{\"role\":\"assistant\",\"parts\":[{{\"type\":\"text\",\"content\":\"{completion}\"}}],\"finish_reason\":\"stop\"}}]")]);
-            var chatLt = New("openai.chat.completions.create", chain, Span.Types.SpanKind.Client, 302, 1795, langtrace);
+            // The same call as traced by Langtrace: langtrace_merge merges it into the chat span above
+            // (equal GenAI attribute counts, siblings: the earlier start is kept) and drops it.
+            var chatLt = New("openai.chat.completions.create", chain, Span.Types.SpanKind.Client, 302, 1795, langtrace, dualLinkDuplicate: true);
             chatLt.Attributes.Add([
                 Str("langtrace.service.type", "llm"), Str("langtrace.service.name", "OpenAI"), Str("gen_ai.system", "openai"),
                 Str("gen_ai.request.model", "gpt-4o"), Str("llm.model", "gpt-4o"), Int("gen_ai.usage.input_tokens", 812), Int("gen_ai.usage.output_tokens", 96),
