@@ -39,23 +39,25 @@ internal sealed class CollectorProcess : IDisposable
         }
     }
 
-    public static CollectorProcess Start(params string[] args)
+    public static CollectorProcess Start(params string[] args) =>
+        StartExecutable("dotnet", [Path.Combine(AppContext.BaseDirectory, "collector.dll"), .. args]);
+
+    /// <summary>Starts <paramref name="executable"/> (e.g. a native AOT build of the collector) with <paramref name="args"/>.</summary>
+    public static CollectorProcess StartExecutable(string executable, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "collector.dll");
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(dll);
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);
         }
 
-        return new CollectorProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet"));
+        return new CollectorProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start " + executable));
     }
 
     /// <summary>Runs to completion (for validate/--help) and returns the exit code.</summary>
