@@ -112,7 +112,7 @@ internal sealed class Runner : IAsyncDisposable
         var latencies = new double[total];
         var acked = new ConcurrentQueue<long>();
         var errors = new ConcurrentDictionary<string, long>();
-        long sent = 0, ackedSpans = 0, issued = -1, lastSend = 0;
+        long sent = 0, ackedSpans = 0, issued = -1, firstAck = long.MaxValue, lastAck = 0;
         var rss = new List<long>();
         var receivedBefore = _sink.Received.Unique;
         var duplicatesBefore = _sink.Received.Duplicates;
@@ -140,8 +140,10 @@ internal sealed class Runner : IAsyncDisposable
                 var seq = firstRequest + k;
                 var payload = _template.Render(seq, _client.Json);
                 var t0 = Stopwatch.GetTimestamp();
-                InterlockedMax(ref lastSend, t0);
                 var error = await _client.SendAsync(payload);
+                var answered = Stopwatch.GetTimestamp();
+                InterlockedMin(ref firstAck, answered);
+                InterlockedMax(ref lastAck, answered);
                 latencies[k] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 Interlocked.Increment(ref sent);
                 if (error is null)
@@ -223,9 +225,9 @@ internal sealed class Runner : IAsyncDisposable
         return new StepResult
         {
             TargetSpansPerSecond = spansPerSecond,
-            // Over the sending window (last send + one request interval), not until the last answer:
-            // a pipeline that holds answers (write_ahead behind langtrace_merge) still keeps up with the rate.
-            AchievedSpansPerSecond = ackedSpans / (Stopwatch.GetElapsedTime(started, lastSend).TotalSeconds + (1 / requestsPerSecond)),
+            // Between the first and the last answer (+ one request interval): a constant hold (write_ahead
+            // behind langtrace_merge) shifts both ends and cancels out, a growing backlog stretches the window.
+            AchievedSpansPerSecond = ackedSpans / (Stopwatch.GetElapsedTime(Math.Min(firstAck, lastAck), lastAck).TotalSeconds + (1 / requestsPerSecond)),
             Seconds = wall.TotalSeconds,
             RequestsSent = sent,
             SpansAcked = ackedSpans,
@@ -323,6 +325,15 @@ internal sealed class Runner : IAsyncDisposable
     {
         var current = Interlocked.Read(ref target);
         while (value > current && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current)
+        {
+            current = seen;
+        }
+    }
+
+    private static void InterlockedMin(ref long target, long value)
+    {
+        var current = Interlocked.Read(ref target);
+        while (value < current && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current)
         {
             current = seen;
         }

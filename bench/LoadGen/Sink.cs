@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using Grpc.AspNetCore.Server.Model;
+using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -9,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Proto.Collector.Trace.V1;
 
 namespace Collector.LoadGen;
 
@@ -63,10 +65,27 @@ internal sealed class Sink : IAsyncDisposable
         public void OnServiceMethodDiscovery(ServiceMethodProviderContext<TraceEndpoint> context) =>
             context.AddUnaryMethod(RawTraceExport.Method, [], static (endpoint, request, _) => endpoint.Export(request));
 
+        private long _requests;
+
+        // A rejected request records no ids: its spans count as lost.
         private Task<byte[]> Export(byte[] request) =>
-            SpanIdScanner.TryAddSpanIds(request, received)
+            (Interlocked.Increment(ref _requests) % 100 != 0 || ParsesFully(request)) && SpanIdScanner.TryAddSpanIds(request, received)
                 ? Ok
                 : throw new RpcException(new Status(StatusCode.InvalidArgument, "malformed ExportTraceServiceRequest"));
+
+        /// <summary>Every 100th request is parsed whole, as a real backend would: forwarded bytes must still be valid OTLP.</summary>
+        private static bool ParsesFully(byte[] request)
+        {
+            try
+            {
+                ExportTraceServiceRequest.Parser.ParseFrom(request);
+                return true;
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                return false;
+            }
+        }
     }
 }
 

@@ -1,6 +1,9 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using Collector.Pipeline.Otlp;
 using Collector.Tests.Durable;
 using Collector.Tests.Exporters;
@@ -35,7 +38,11 @@ public sealed class NativeAotTests
 
         var output = Path.Combine(_dir, "publish");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "publish", Path.Combine(repo, "src", "Collector"), "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", output, "--nologo" })
+        // Own artifacts path: PublishAot flows to every referenced project, which must not rebuild the
+        // checkout's bin/obj under a concurrent build.
+        string[] args = ["publish", Path.Combine(repo, "src", "Collector"), "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier,
+            "-p:PublishAot=true", "-o", output, "--artifacts-path", Path.Combine(_dir, "artifacts"), "--nologo"];
+        foreach (var a in args)
         {
             info.ArgumentList.Add(a);
         }
@@ -44,7 +51,16 @@ public sealed class NativeAotTests
         var stdout = publish.StandardOutput.ReadToEndAsync();
         var stderr = publish.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
-        await publish.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await publish.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            publish.Kill(entireProcessTree: true);
+            Assert.Fail("dotnet publish -p:PublishAot=true took over 8 minutes");
+        }
+
         Assert.That(publish.ExitCode, Is.Zero, $"dotnet publish -p:PublishAot=true failed:\n{await stdout}\n{await stderr}");
         _binary = Path.Combine(output, "collector");
     }
@@ -56,7 +72,8 @@ public sealed class NativeAotTests
     public async Task The_native_build_runs_the_full_pipeline_on_every_transport_and_drains_on_sigterm()
     {
         await using var backend = await HttpTestBackend.StartAsync();
-        int grpcPort = Ports.Free(), httpPort = Ports.Free();
+        await using var grpcBackend = await GrpcTestBackend.StartAsync();
+        int grpcPort = Ports.Free(), httpPort = Ports.Free(), metricsPort = Ports.Free();
         var config = Path.Combine(_dir, "full.yaml");
         await File.WriteAllTextAsync(config, $$"""
             receivers:
@@ -75,15 +92,20 @@ public sealed class NativeAotTests
               otlphttp:
                 endpoint: "{{backend.BaseUrl}}"
                 compression: gzip
+                headers: { x-tenant: aot }
                 sending_queue: { spool: { directory: "{{Path.Combine(_dir, "spool")}}", durability: write_ahead } }
+              otlp: { endpoint: "{{grpcBackend.Endpoint}}" }
               debug: { verbosity: basic }
+            extensions:
+              health_check: { endpoint: "127.0.0.1:{{Ports.Free()}}" }
             service:
-              telemetry: { metrics: { endpoint: "127.0.0.1:{{Ports.Free()}}" } }
+              extensions: [health_check]
+              telemetry: { metrics: { endpoint: "127.0.0.1:{{metricsPort}}" } }
               pipelines:
                 traces:
                   receivers: [otlp]
                   processors: [memory_limiter, dedup, langtrace_merge, conflict_resolution, redaction, batch]
-                  exporters: [otlphttp, debug]
+                  exporters: [otlphttp, otlp, debug]
             """);
 
         using var collector = CollectorProcess.StartExecutable(_binary, "--config", config);
@@ -101,7 +123,10 @@ public sealed class NativeAotTests
         grpcRequest.ResourceSpans[0].ScopeSpans[0].Spans[0].Attributes.Add(new KeyValue { Key = "user.contact", Value = new AnyValue { StringValue = "write to ada@example.com" } });
         using (var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}"))
         {
-            await new TraceService.TraceServiceClient(channel).ExportAsync(grpcRequest);
+            // Twice: dedup must drop the repeat.
+            var client = new TraceService.TraceServiceClient(channel);
+            await client.ExportAsync(grpcRequest);
+            await client.ExportAsync(grpcRequest);
         }
 
         // OTLP/JSON (decoded, not forwarded).
@@ -119,13 +144,37 @@ public sealed class NativeAotTests
         await Poll.UntilAsync(() => received.ContainsAll(expected) || collector.HasExited, Deadline, "every span at the backend");
         Assert.That(received.ContainsAll(expected), Is.True, collector.Output);
 
-        var bodies = backend.Calls.Select(c => ExportTraceServiceRequest.Parser.ParseFrom(c.Body)).ToList();
-        var contact = bodies.SelectMany(r => r.ResourceSpans).SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans)
-            .SelectMany(s => s.Attributes).Single(a => a.Key == "user.contact");
-        Assert.That(contact.Value.StringValue, Does.Not.Contain("ada@example.com").And.Contain("write to"));
+        var spans = backend.Calls.Select(c => ExportTraceServiceRequest.Parser.ParseFrom(c.Body))
+            .SelectMany(r => r.ResourceSpans).SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans).ToList();
+        var contact = spans.SelectMany(s => s.Attributes).First(a => a.Key == "user.contact");
+        var grpcIdSet = grpcIds.ToHashSet();
+        await Poll.UntilAsync(() => GrpcBackendSpans(grpcBackend) >= expected.Count, Deadline, "every span at the gRPC backend too");
+        using var scraper = new HttpClient();
+        var metrics = await scraper.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(contact.Value.StringValue, Does.Not.Contain("ada@example.com").And.Contain("write to"), "redaction");
+            Assert.That(spans.Count(s => grpcIdSet.Contains(BinaryPrimitives.ReadUInt64BigEndian(s.SpanId.Span))), Is.EqualTo(grpcIds.Count), "dedup dropped the repeated gRPC request");
+            Assert.That(backend.Calls.All(c => c.Headers.TryGetValue("x-tenant", out var v) && v == "aot"), Is.True, "configured headers");
+            Assert.That(Regex.Match(metrics, @"collector_spool_appended_batches_total\{[^}]*\} (\d+)").Groups[1].Value, Is.Not.EqualTo("").And.Not.EqualTo("0"), "write_ahead went through the SQLite spool:\n" + metrics);
+        });
 
         collector.Signal("TERM");
         Assert.That(await collector.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero, collector.Output);
+    }
+
+    private static int GrpcBackendSpans(GrpcTestBackend backend)
+    {
+        var count = 0;
+        foreach (var call in backend.Calls)
+        {
+            if (call.Request is ExportTraceServiceRequest request)
+            {
+                count += request.ResourceSpans.Sum(r => r.ScopeSpans.Sum(s => s.Spans.Count));
+            }
+        }
+
+        return count;
     }
 
     [Test]

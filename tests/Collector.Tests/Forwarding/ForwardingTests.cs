@@ -85,6 +85,147 @@ public sealed class ForwardingTests
         Assert.That(() => ExportTraceServiceRequest.Parser.ParseFrom(Request(invalidUtf8)), Throws.InstanceOf<InvalidProtocolBufferException>());
     }
 
+    [Test]
+    public void Scanner_acceptance_of_mutated_requests_implies_the_parser_reads_the_same_items_and_valid_ids()
+    {
+        var random = new Random(12345);
+        long accepted = 0, checkedCount = 0;
+        for (var round = 0; round < 1000; round++)
+        {
+            var signal = (Signal)random.Next(0, 3);
+            byte[] seed = signal switch
+            {
+                Signal.Traces => RandomTraces(random).ToByteArray(),
+                Signal.Metrics => RandomMetrics(random).ToByteArray(),
+                _ => RandomLogs(random).ToByteArray(),
+            };
+            for (var m = 0; m < 60; m++)
+            {
+                var bytes = Mutate(random, seed);
+                checkedCount++;
+                if (!OtlpWireScanner.TryScan(signal, bytes, out var items))
+                {
+                    continue;
+                }
+
+                accepted++;
+                int expected;
+                bool idsOk = true;
+                try
+                {
+                    switch (signal)
+                    {
+                        case Signal.Traces:
+                            var t = ExportTraceServiceRequest.Parser.ParseFrom(bytes);
+                            expected = SignalOps<ResourceSpans>.Instance.CountItems(t.ResourceSpans);
+                            foreach (var rs in t.ResourceSpans) foreach (var ss in rs.ScopeSpans) foreach (var sp in ss.Spans)
+                                idsOk &= sp.TraceId.Length == 16 && sp.SpanId.Length == 8 && sp.ParentSpanId.Length is 0 or 8;
+                            Assert.That(t.ToByteArray(), Is.Not.Null);
+                            break;
+                        case Signal.Metrics:
+                            var mt = ExportMetricsServiceRequest.Parser.ParseFrom(bytes);
+                            expected = SignalOps<ResourceMetrics>.Instance.CountItems(mt.ResourceMetrics);
+                            break;
+                        default:
+                            var l = ExportLogsServiceRequest.Parser.ParseFrom(bytes);
+                            expected = SignalOps<ResourceLogs>.Instance.CountItems(l.ResourceLogs);
+                            foreach (var rl in l.ResourceLogs) foreach (var sl in rl.ScopeLogs) foreach (var lr in sl.LogRecords)
+                                idsOk &= lr.TraceId.Length is 0 or 16 && lr.SpanId.Length is 0 or 8;
+                            break;
+                    }
+                }
+                catch (InvalidProtocolBufferException e)
+                {
+                    Assert.Fail($"{signal}: scanner accepted bytes the parser rejects ({e.Message}): {Convert.ToHexString(bytes)}");
+                    return;
+                }
+
+                Assert.That(items, Is.EqualTo(expected), $"{signal} count: {Convert.ToHexString(bytes)}");
+                Assert.That(idsOk, Is.True, $"{signal} ids: {Convert.ToHexString(bytes)}");
+            }
+        }
+
+        TestContext.Out.WriteLine($"checked {checkedCount}, scanner accepted {accepted}");
+        Assert.That(accepted, Is.GreaterThan(1000));
+    }
+
+    [Test]
+    public void Scanner_agrees_with_the_parser_on_non_canonical_varints_huge_lengths_and_unexpected_wire_types()
+    {
+        var span = Concat(LengthDelimited(1, new byte[16]), LengthDelimited(2, new byte[8]));
+        byte[] Wrap(byte[] s) => LengthDelimited(1, LengthDelimited(2, LengthDelimited(2, s)));
+        var cases = new Dictionary<string, byte[]>
+        {
+            // span tag 0x0A written as a 6-byte varint (non-canonical, value 10)
+            ["padded tag"] = LengthDelimited(1, LengthDelimited(2, Concat([0x92, 0x80, 0x80, 0x80, 0x80, 0x00, (byte)span.Length], span))),
+            // trace_id length as a 10-byte varint of 16
+            ["padded length"] = Wrap(Concat([0x0A, 0x90, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], new byte[16], LengthDelimited(2, new byte[8]))),
+            // length with bit 32 set (parser truncates to 32 bits)
+            ["length 2^32+16"] = Wrap(Concat([0x0A, 0x90, 0x80, 0x80, 0x80, 0x10], new byte[16], LengthDelimited(2, new byte[8]))),
+            // tag above uint.MaxValue whose low 32 bits are a valid tag
+            ["tag 2^32+10"] = LengthDelimited(1, LengthDelimited(2, Concat([0x92, 0x80, 0x80, 0x80, 0x10, (byte)span.Length], span))),
+            // unknown field 100 (wire 1) inside a span
+            ["unknown fixed64"] = Wrap(Concat(span, [0xA1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8])),
+            // span_id as wire type 0 after a good one: unknown, keeps the 8 bytes
+            ["span_id wire 0"] = Wrap(Concat(span, [0x10, 0x05])),
+            // attribute value: two AnyValue messages for one KeyValue.value (merged by the parser)
+            ["merged AnyValue"] = Wrap(Concat(span, LengthDelimited(9, Concat(LengthDelimited(1, "k"u8.ToArray()), LengthDelimited(2, [0x0A, 1, (byte)'a']), LengthDelimited(2, [0x18, 5]))))),
+            // packed repeated with an empty payload (bucket counts etc. don't exist on spans; dropped_attributes_count with wire 2)
+            ["singular uint32 as wire 2"] = Wrap(Concat(span, [0x50, 0x01, 0x52, 0x00])),
+        };
+        foreach (var (name, bytes) in cases)
+        {
+            var scanned = OtlpWireScanner.TryScan(Signal.Traces, bytes, out var items);
+            string parsed;
+            try
+            {
+                var r = ExportTraceServiceRequest.Parser.ParseFrom(bytes);
+                parsed = $"ok spans={SignalOps<ResourceSpans>.Instance.CountItems(r.ResourceSpans)}";
+            }
+            catch (InvalidProtocolBufferException e)
+            {
+                parsed = "throws " + e.Message;
+            }
+
+            TestContext.Out.WriteLine($"{name}: scanner={scanned} items={items}; parser {parsed}");
+            if (scanned)
+            {
+                Assert.That(parsed, Is.EqualTo($"ok spans={items}"), name);
+            }
+        }
+
+        Assert.That(OtlpWireScanner.TryScan(Signal.Traces, cases["unknown fixed64"], out _), Is.True, "unknown fields are forwarded, not decoded");
+    }
+
+    private static byte[] Mutate(Random random, byte[] seed)
+    {
+        var b = new List<byte>(seed);
+        for (var n = random.Next(1, 4); n > 0 && b.Count > 0; n--)
+        {
+            var at = random.Next(b.Count);
+            switch (random.Next(7))
+            {
+                case 0: b[at] = (byte)random.Next(256); break;
+                case 1: b[at] ^= (byte)(1 << random.Next(8)); break;
+                case 2: b.Insert(at, (byte)random.Next(256)); break;
+                case 3: b.RemoveAt(at); break;
+                case 4:
+                    // duplicate a slice (repeats fields)
+                    var len = random.Next(1, Math.Min(64, b.Count - at) + 1);
+                    b.InsertRange(at, b.GetRange(at, len));
+                    break;
+                case 5:
+                    // non-canonical varint: insert 0x80 continuation before a byte < 0x80
+                    if (b[at] < 0x80) { b[at] |= 0x80; b.Insert(at + 1, 0x00); }
+                    break;
+                default:
+                    b[at] = (byte)(b[at] + random.Next(-2, 3)); break;
+            }
+        }
+
+        return [.. b];
+    }
+
     private static byte[] LengthDelimited(int field, byte[] payload)
     {
         var stream = new MemoryStream();
