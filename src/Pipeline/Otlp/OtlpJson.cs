@@ -11,72 +11,29 @@ namespace Collector.Pipeline.Otlp;
 /// </summary>
 public static class OtlpJson
 {
-    /// <summary>Integers beyond this magnitude lose digits as doubles, which is how the protobuf JSON parser reads numbers.</summary>
-    private const ulong MaxExactDouble = 1UL << 53;
-
-    private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true).WithRecursionLimit(128));
-
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(true));
 
-    // Duplicate keys are rejected: JsonObject would otherwise throw ArgumentException on first access.
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256, AllowDuplicateProperties = false };
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
 
+    /// <summary>Decodes OTLP/JSON; every malformed input is an <see cref="InvalidDataException"/>.</summary>
     public static TMessage Parse<TMessage>(ReadOnlySpan<byte> utf8Json, MessageParser<TMessage> parser)
-        where TMessage : IMessage<TMessage>, new()
-    {
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(utf8Json, documentOptions: DocumentOptions);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"invalid JSON: {e.Message}", e);
-        }
-
-        if (root is not JsonObject)
-        {
-            throw new InvalidDataException("invalid OTLP/JSON: the body must be a JSON object");
-        }
-
-        Rewrite(root, HexToBase64, quoteLargeIntegers: true);
-        try
-        {
-            return Parser.Parse<TMessage>(root.ToJsonString());
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new InvalidDataException($"invalid OTLP/JSON: {e.Message}", e);
-        }
-        catch (InvalidJsonException e)
-        {
-            throw new InvalidDataException($"invalid OTLP/JSON: {e.Message}", e);
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidDataException($"invalid OTLP/JSON: {e.Message}", e);
-        }
-    }
+        where TMessage : IMessage<TMessage>, new() => OtlpJsonTranscoder.Parse(utf8Json, parser);
 
     public static string Format(IMessage message)
     {
         var json = Formatter.Format(message);
         var root = JsonNode.Parse(json, documentOptions: DocumentOptions)!;
-        Rewrite(root, Base64ToHex, quoteLargeIntegers: false);
+        RewriteIds(root);
         return root.ToJsonString();
     }
 
     public static byte[] FormatUtf8(IMessage message) => System.Text.Encoding.UTF8.GetBytes(Format(message));
 
-    private static bool IsIdKey(string key) => key is "traceId" or "spanId" or "parentSpanId" or "trace_id" or "span_id" or "parent_span_id";
-
     /// <summary>
-    /// Converts id strings with <paramref name="convert"/>; when parsing, also turns integers a double
-    /// cannot hold exactly into decimal strings (as the OTLP/JSON spec writes 64-bit integers), so
-    /// that a non-conformant sender's numeric timestamps keep every digit.
-    /// Attribute keys live in "key" values, never in property names, so id properties are unambiguous.
+    /// Rewrites id strings from base64 (protobuf JSON) to hex (OTLP/JSON). Attribute keys live in
+    /// "key" values, never in property names, so id properties are unambiguous.
     /// </summary>
-    private static void Rewrite(JsonNode node, Func<string, string> convert, bool quoteLargeIntegers)
+    private static void RewriteIds(JsonNode node)
     {
         switch (node)
         {
@@ -89,17 +46,13 @@ public static class OtlpJson
                         continue;
                     }
 
-                    if (IsIdKey(key) && value.GetValueKind() == JsonValueKind.String)
+                    if (OtlpJsonTranscoder.IsIdKey(key) && value.GetValueKind() == JsonValueKind.String)
                     {
-                        (updates ??= []).Add((key, JsonValue.Create(convert(value.GetValue<string>()))));
-                    }
-                    else if (quoteLargeIntegers && QuotedIfLargeInteger(value) is { } quoted)
-                    {
-                        (updates ??= []).Add((key, quoted));
+                        (updates ??= []).Add((key, JsonValue.Create(Base64ToHex(value.GetValue<string>()))));
                     }
                     else
                     {
-                        Rewrite(value, convert, quoteLargeIntegers);
+                        RewriteIds(value);
                     }
                 }
 
@@ -113,20 +66,11 @@ public static class OtlpJson
 
                 break;
             case JsonArray array:
-                for (var i = 0; i < array.Count; i++)
+                foreach (var item in array)
                 {
-                    if (array[i] is not { } item)
+                    if (item is not null)
                     {
-                        continue;
-                    }
-
-                    if (quoteLargeIntegers && QuotedIfLargeInteger(item) is { } quoted)
-                    {
-                        array[i] = quoted;
-                    }
-                    else
-                    {
-                        Rewrite(item, convert, quoteLargeIntegers);
+                        RewriteIds(item);
                     }
                 }
 
@@ -134,42 +78,6 @@ public static class OtlpJson
         }
     }
 
-    private static JsonValue? QuotedIfLargeInteger(JsonNode node)
-    {
-        if (node is not JsonValue value || !value.TryGetValue<JsonElement>(out var element) || element.ValueKind != JsonValueKind.Number)
-        {
-            return null;
-        }
-
-        if (element.TryGetUInt64(out var unsigned))
-        {
-            return unsigned > MaxExactDouble ? JsonValue.Create(unsigned.ToString(System.Globalization.CultureInfo.InvariantCulture)) : null;
-        }
-
-        return element.TryGetInt64(out var signed) && signed < -(long)MaxExactDouble
-            ? JsonValue.Create(signed.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            : null;
-    }
-
-    private static string HexToBase64(string hex)
-    {
-        if (hex.Length == 0)
-        {
-            return hex;
-        }
-
-        try
-        {
-            return Convert.ToBase64String(Convert.FromHexString(hex));
-        }
-        catch (FormatException)
-        {
-            throw new InvalidDataException($"invalid OTLP/JSON: id '{Truncate(hex)}' is not hex");
-        }
-    }
-
     private static string Base64ToHex(string base64) =>
         base64.Length == 0 ? base64 : Convert.ToHexStringLower(Convert.FromBase64String(base64));
-
-    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
 }
