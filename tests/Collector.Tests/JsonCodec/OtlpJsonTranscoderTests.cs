@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using Collector.Pipeline.Otlp;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Collector.Logs.V1;
@@ -229,7 +230,8 @@ public sealed class OtlpJsonTranscoderTests
         }
     }
 
-    private static void AssertSameOutcome<T>(byte[] bytes, MessageParser<T> parser)
+    /// <summary>Asserts the transcoder decodes or refuses as the former decoder did; true when accepted.</summary>
+    private static bool AssertSameOutcome<T>(byte[] bytes, MessageParser<T> parser)
         where T : IMessage<T>, new()
     {
         T expected;
@@ -239,11 +241,99 @@ public sealed class OtlpJsonTranscoderTests
         }
         catch (Exception)
         {
-            Assert.Throws<InvalidDataException>(() => OtlpJson.Parse(bytes, parser), $"{typeof(T).Name}: the former decoder refused it");
+            Assert.Throws<InvalidDataException>(() => OtlpJson.Parse(bytes, parser), $"{typeof(T).Name}: the former decoder refused {Encoding.UTF8.GetString(bytes)}");
+            return false;
+        }
+
+        Assert.That(OtlpJson.Parse(bytes, parser), Is.EqualTo(expected), $"{typeof(T).Name}: {Encoding.UTF8.GetString(bytes)}");
+        return true;
+    }
+
+    [Test]
+    public void Randomly_mutated_requests_have_the_former_outcome()
+    {
+        // Proto names, aliases set twice, numbers as strings and back, nulls, wrong types, unknown
+        // properties: whatever the former decoder did with each document, the transcoder must do.
+        var random = new Random(5);
+        var accepted = 0;
+        for (var round = 0; round < 150; round++)
+        {
+            accepted += AssertSameOutcome(Mutate(OtlpJson.FormatUtf8(RandomMessages.Create<ExportTraceServiceRequest>(random)), random), ExportTraceServiceRequest.Parser) ? 1 : 0;
+            accepted += AssertSameOutcome(Mutate(OtlpJson.FormatUtf8(RandomMessages.Create<ExportMetricsServiceRequest>(random)), random), ExportMetricsServiceRequest.Parser) ? 1 : 0;
+            accepted += AssertSameOutcome(Mutate(OtlpJson.FormatUtf8(RandomMessages.Create<ExportLogsServiceRequest>(random)), random), ExportLogsServiceRequest.Parser) ? 1 : 0;
+        }
+
+        // Both outcomes are exercised in earnest.
+        Assert.That(accepted, Is.InRange(100, 350));
+    }
+
+    private static byte[] Mutate(byte[] json, Random random)
+    {
+        var root = JsonNode.Parse(json)!;
+        var mutations = random.Next(1, 4);
+        for (var i = 0; i < mutations; i++)
+        {
+            MutateOne(root, random);
+        }
+
+        return Encoding.UTF8.GetBytes(root.ToJsonString());
+    }
+
+    private static readonly Func<JsonNode?>[] Replacements =
+    [
+        () => null, () => true, () => 1.5, () => 7, () => -3, () => "x", () => "12", () => "NaN", () => "0102030405060708",
+        () => new JsonArray(), () => new JsonObject(), () => new JsonArray(1, "2"), () => JsonNode.Parse("18446744073709551615"),
+    ];
+
+    private static void MutateOne(JsonNode root, Random random)
+    {
+        // A random object on a random path.
+        var node = root;
+        while (true)
+        {
+            var children = node switch
+            {
+                JsonObject o => o.Select(p => p.Value).Where(v => v is JsonObject or JsonArray).ToList(),
+                JsonArray a => a.Where(v => v is JsonObject or JsonArray).ToList(),
+                _ => [],
+            };
+            if (children.Count == 0 || random.Next(4) == 0)
+            {
+                break;
+            }
+
+            node = children[random.Next(children.Count)]!;
+        }
+
+        if (node is not JsonObject obj || obj.Count == 0)
+        {
             return;
         }
 
-        Assert.That(OtlpJson.Parse(bytes, parser), Is.EqualTo(expected), typeof(T).Name);
+        var (key, value) = obj.ElementAt(random.Next(obj.Count));
+        var snake = string.Concat(key.Select(c => char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : c.ToString()));
+        switch (random.Next(6))
+        {
+            case 0 when snake != key:
+                obj.Remove(key);
+                obj[snake] = value;
+                break;
+            case 1 when snake != key:
+                obj[snake] = Replacements[random.Next(Replacements.Length)]();
+                break;
+            case 2 when value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String && System.Text.RegularExpressions.Regex.IsMatch(v.GetValue<string>(), @"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"):
+                obj[key] = JsonNode.Parse(v.GetValue<string>());
+                break;
+            case 3 when value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number:
+                obj[key] = v.ToJsonString();
+                break;
+            case 4:
+                obj["unknown" + random.Next(3)] = random.Next(2) == 0 ? JsonNode.Parse("""{"traceId":"01","a":[1,{"b":null}]}""") : Replacements[random.Next(Replacements.Length)]();
+                break;
+            default:
+                obj[key] = Replacements[random.Next(Replacements.Length)]();
+                break;
+        }
     }
 
     [Test]
