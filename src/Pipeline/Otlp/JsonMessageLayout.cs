@@ -46,7 +46,17 @@ internal sealed class JsonMessageLayout
         _slotNames = [.. names];
         _slotFields = [.. fields];
         FieldCount = index;
+        var byNumber = new List<JsonFieldLayout>(index);
+        foreach (var field in descriptor.Fields.InFieldNumberOrder())
+        {
+            byNumber.Add(_slotFields[FindSlot(Encoding.UTF8.GetBytes(field.JsonName))]);
+        }
+
+        InNumberOrder = [.. byNumber];
     }
+
+    /// <summary>The fields in the order the JSON formatter writes them.</summary>
+    public IReadOnlyList<JsonFieldLayout> InNumberOrder { get; }
 
     public MessageDescriptor Descriptor { get; }
 

@@ -6,7 +6,7 @@ using Google.Protobuf;
 namespace Collector.Tests.JsonCodec;
 
 /// <summary>
-/// The former OtlpJson.Parse, kept as the reference the transcoder must match: a JsonNode tree
+/// The former OtlpJson.Parse (and Format), kept as the reference the transcoder must match: a JsonNode tree
 /// (duplicate keys rejected, depth 256), hex ids rewritten to base64 and integers beyond 2^53
 /// quoted, then Google.Protobuf's reflection JsonParser (unknown fields ignored, recursion 128).
 /// </summary>
@@ -15,6 +15,8 @@ internal static class LegacyOtlpJsonOracle
     private const ulong MaxExactDouble = 1UL << 53;
 
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true).WithRecursionLimit(128));
+
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(true));
 
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256, AllowDuplicateProperties = false };
 
@@ -44,6 +46,57 @@ internal static class LegacyOtlpJsonOracle
         catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException)
         {
             throw new InvalidDataException(e.Message, e);
+        }
+    }
+
+    /// <summary>The former OtlpJson.Format: JsonFormatter (enums as integers), then base64 ids to hex in a JsonNode pass.</summary>
+    public static string Format(IMessage message)
+    {
+        var root = JsonNode.Parse(Formatter.Format(message), documentOptions: DocumentOptions)!;
+        IdsToHex(root);
+        return root.ToJsonString();
+    }
+
+    private static void IdsToHex(JsonNode node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                var updates = new List<(string Key, JsonNode Value)>();
+                foreach (var (key, value) in obj)
+                {
+                    if (value is null)
+                    {
+                        continue;
+                    }
+
+                    if (IsIdKey(key) && value.GetValueKind() == JsonValueKind.String)
+                    {
+                        var base64 = value.GetValue<string>();
+                        updates.Add((key, JsonValue.Create(base64.Length == 0 ? base64 : Convert.ToHexStringLower(Convert.FromBase64String(base64)))));
+                    }
+                    else
+                    {
+                        IdsToHex(value);
+                    }
+                }
+
+                foreach (var (key, value) in updates)
+                {
+                    obj[key] = value;
+                }
+
+                break;
+            case JsonArray array:
+                foreach (var item in array)
+                {
+                    if (item is not null)
+                    {
+                        IdsToHex(item);
+                    }
+                }
+
+                break;
         }
     }
 

@@ -12,7 +12,7 @@ namespace Collector.Tests.JsonCodec;
 public sealed class OtlpJsonTranscoderTests
 {
     [Test]
-    public void Random_requests_of_every_signal_round_trip_through_the_json_format()
+    public void Random_requests_of_every_signal_format_as_before_and_round_trip()
     {
         var random = new Random(11);
         for (var round = 0; round < 300; round++)
@@ -20,6 +20,15 @@ public sealed class OtlpJsonTranscoderTests
             RoundTrip(RandomMessages.Create<ExportTraceServiceRequest>(random), ExportTraceServiceRequest.Parser, round);
             RoundTrip(RandomMessages.Create<ExportMetricsServiceRequest>(random), ExportMetricsServiceRequest.Parser, round);
             RoundTrip(RandomMessages.Create<ExportLogsServiceRequest>(random), ExportLogsServiceRequest.Parser, round);
+        }
+
+        // Parts are formatted on their own too (fixtures, redaction corpus).
+        for (var round = 0; round < 30; round++)
+        {
+            FormatsAsBefore(RandomMessages.Create<OpenTelemetry.Proto.Trace.V1.Span>(random));
+            FormatsAsBefore(RandomMessages.Create<OpenTelemetry.Proto.Logs.V1.LogRecord>(random));
+            FormatsAsBefore(RandomMessages.Create<OpenTelemetry.Proto.Common.V1.AnyValue>(random));
+            FormatsAsBefore(RandomMessages.Create<OpenTelemetry.Proto.Metrics.V1.Metric>(random));
         }
 
         // The responses are parsed too (otlphttp exporter).
@@ -31,10 +40,15 @@ public sealed class OtlpJsonTranscoderTests
         }
     }
 
+    private static void FormatsAsBefore(IMessage message) =>
+        Assert.That(OtlpJson.Format(message), Is.EqualTo(LegacyOtlpJsonOracle.Format(message)), message.Descriptor.Name);
+
     private static void RoundTrip<T>(T request, MessageParser<T> parser, int round)
         where T : IMessage<T>, new()
     {
         var json = OtlpJson.FormatUtf8(request);
+        Assert.That(Encoding.UTF8.GetString(json), Is.EqualTo(LegacyOtlpJsonOracle.Format(request)), $"{typeof(T).Name} round {round}: formatted as before");
+        Assert.That(OtlpJson.Format(request), Is.EqualTo(Encoding.UTF8.GetString(json)));
         var parsed = OtlpJson.Parse(json, parser);
                 Assert.That(parsed, Is.EqualTo(LegacyOtlpJsonOracle.Parse<T>(json)), $"{typeof(T).Name} round {round} matches the former decoder");
         Assert.That(parsed, Is.EqualTo(request), $"{typeof(T).Name} round {round}: {Encoding.UTF8.GetString(json)}");
