@@ -107,7 +107,13 @@ internal static class OtlpJsonFormatter
                 writer.WriteStringValue(field.IsIdKey ? Base64ToHex(text) : text);
                 break;
             case ByteString bytes:
-                if (field.IsIdKey)
+                if (field.IsIdKey && bytes.Length <= 64)
+                {
+                    Span<char> hex = stackalloc char[bytes.Length * 2];
+                    Convert.TryToHexStringLower(bytes.Span, hex, out _);
+                    writer.WriteStringValue(hex);
+                }
+                else if (field.IsIdKey)
                 {
                     writer.WriteStringValue(Convert.ToHexStringLower(bytes.Span));
                 }
@@ -128,13 +134,18 @@ internal static class OtlpJsonFormatter
                 writer.WriteNumberValue(number);
                 break;
             case long number:
-                writer.WriteStringValue(number.ToString(CultureInfo.InvariantCulture));
+                Span<char> signed = stackalloc char[20];
+                number.TryFormat(signed, out var signedLength, default, CultureInfo.InvariantCulture);
+                writer.WriteStringValue(signed[..signedLength]);
                 break;
             case ulong number:
-                writer.WriteStringValue(number.ToString(CultureInfo.InvariantCulture));
+                Span<char> unsigned = stackalloc char[20];
+                number.TryFormat(unsigned, out var unsignedLength, default, CultureInfo.InvariantCulture);
+                writer.WriteStringValue(unsigned[..unsignedLength]);
                 break;
             case double number:
-                WriteDouble(writer, number.ToString("r", CultureInfo.InvariantCulture));
+                Span<char> digits = stackalloc char[32];
+                WriteDouble(writer, number.TryFormat(digits, out var length, "r", CultureInfo.InvariantCulture) ? digits[..length] : number.ToString("r", CultureInfo.InvariantCulture));
                 break;
             case float number:
                 WriteDouble(writer, number.ToString("r", CultureInfo.InvariantCulture));
@@ -147,7 +158,7 @@ internal static class OtlpJsonFormatter
         }
     }
 
-    private static void WriteDouble(Utf8JsonWriter writer, string text)
+    private static void WriteDouble(Utf8JsonWriter writer, ReadOnlySpan<char> text)
     {
         if (text is "NaN" or "Infinity" or "-Infinity")
         {

@@ -68,10 +68,6 @@ internal static class OtlpJsonTranscoder
 
     internal static bool IsIdKey(string key) => key is "traceId" or "spanId" or "parentSpanId" or "trace_id" or "span_id" or "parent_span_id";
 
-    private static bool IsIdKey(ReadOnlySpan<byte> key) =>
-        key.SequenceEqual("traceId"u8) || key.SequenceEqual("spanId"u8) || key.SequenceEqual("parentSpanId"u8)
-        || key.SequenceEqual("trace_id"u8) || key.SequenceEqual("span_id"u8) || key.SequenceEqual("parent_span_id"u8);
-
     /// <summary>Reads the object at the reader into <paramref name="output"/>; <paramref name="depth"/> counts enclosing messages.</summary>
     private static void ReadMessage(ref Utf8JsonReader reader, JsonMessageLayout layout, ProtoBuffer output, int depth)
     {
