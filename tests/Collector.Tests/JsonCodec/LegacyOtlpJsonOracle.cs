@@ -38,7 +38,7 @@ internal static class LegacyOtlpJsonOracle
             throw new InvalidDataException("not an object");
         }
 
-        Rewrite(root);
+        Rewrite(root, HexToBase64, quoteLargeIntegers: true);
         try
         {
             return Parser.Parse<TMessage>(root.ToJsonString());
@@ -53,56 +53,14 @@ internal static class LegacyOtlpJsonOracle
     public static string Format(IMessage message)
     {
         var root = JsonNode.Parse(Formatter.Format(message), documentOptions: DocumentOptions)!;
-        IdsToHex(root);
+        Rewrite(root, IdToHex, quoteLargeIntegers: false);
         return root.ToJsonString();
-    }
-
-    private static void IdsToHex(JsonNode node)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                var updates = new List<(string Key, JsonNode Value)>();
-                foreach (var (key, value) in obj)
-                {
-                    if (value is null)
-                    {
-                        continue;
-                    }
-
-                    if (IsIdKey(key) && value.GetValueKind() == JsonValueKind.String)
-                    {
-                        var base64 = value.GetValue<string>();
-                        updates.Add((key, JsonValue.Create(base64.Length == 0 ? base64 : Convert.ToHexStringLower(Convert.FromBase64String(base64)))));
-                    }
-                    else
-                    {
-                        IdsToHex(value);
-                    }
-                }
-
-                foreach (var (key, value) in updates)
-                {
-                    obj[key] = value;
-                }
-
-                break;
-            case JsonArray array:
-                foreach (var item in array)
-                {
-                    if (item is not null)
-                    {
-                        IdsToHex(item);
-                    }
-                }
-
-                break;
-        }
     }
 
     private static bool IsIdKey(string key) => key is "traceId" or "spanId" or "parentSpanId" or "trace_id" or "span_id" or "parent_span_id";
 
-    private static void Rewrite(JsonNode node)
+    /// <summary>Converts id strings with <paramref name="convert"/>; when parsing, also quotes integers a double cannot hold.</summary>
+    private static void Rewrite(JsonNode node, Func<string, string> convert, bool quoteLargeIntegers)
     {
         switch (node)
         {
@@ -117,15 +75,15 @@ internal static class LegacyOtlpJsonOracle
 
                     if (IsIdKey(key) && value.GetValueKind() == JsonValueKind.String)
                     {
-                        updates.Add((key, JsonValue.Create(HexToBase64(value.GetValue<string>()))));
+                        updates.Add((key, JsonValue.Create(convert(value.GetValue<string>()))));
                     }
-                    else if (Quoted(value) is { } quoted)
+                    else if (quoteLargeIntegers && Quoted(value) is { } quoted)
                     {
                         updates.Add((key, quoted));
                     }
                     else
                     {
-                        Rewrite(value);
+                        Rewrite(value, convert, quoteLargeIntegers);
                     }
                 }
 
@@ -143,13 +101,13 @@ internal static class LegacyOtlpJsonOracle
                         continue;
                     }
 
-                    if (Quoted(item) is { } quoted)
+                    if (quoteLargeIntegers && Quoted(item) is { } quoted)
                     {
                         array[i] = quoted;
                     }
                     else
                     {
-                        Rewrite(item);
+                        Rewrite(item, convert, quoteLargeIntegers);
                     }
                 }
 
@@ -171,6 +129,8 @@ internal static class LegacyOtlpJsonOracle
 
         return element.TryGetInt64(out var signed) && signed < -(long)MaxExactDouble ? JsonValue.Create(signed.ToString(CultureInfo.InvariantCulture)) : null;
     }
+
+    private static string IdToHex(string base64) => base64.Length == 0 ? base64 : Convert.ToHexStringLower(Convert.FromBase64String(base64));
 
     private static string HexToBase64(string hex)
     {
