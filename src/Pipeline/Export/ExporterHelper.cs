@@ -337,7 +337,10 @@ internal sealed class ExporterHelper<T> : IExporter<T>
                     held = 0;
                 }
 
-                if (held == 0 || !_queue!.Writer.TryWrite(new Work(batch, result.Id, false, held)))
+                // The queue carries the committed bytes: the sender forwards them without serialising
+                // again, and the decoded objects are garbage now rather than after the send.
+                var committed = Batch<T>.FromEncoded(payload, batch.ItemCount, payload.Length, batch.ClientAddress);
+                if (held == 0 || !_queue!.Writer.TryWrite(new Work(committed, result.Id, false, held)))
                 {
                     // Durable already: a consumer replays it from the spool when it is free.
                     _sharedSpool.Unhold(held);
