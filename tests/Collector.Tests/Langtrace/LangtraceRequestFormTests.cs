@@ -104,7 +104,8 @@ public sealed class LangtraceRequestFormTests : LangtraceTestBase
 
         var exporter = await StartExporterAsync(Config(batchSize: 50));
         await exporter.ConsumeAsync(BatchOf([.. resources]), CancellationToken.None);
-        await Poll.UntilAsync(() => StandIn.Stored.Count == names.Count, Wait, $"{names.Count} spans stored");
+        // The exporter counts a send when the answer reaches it, a moment after the stand-in stored it.
+        await Poll.UntilAsync(() => StandIn.Stored.Count == names.Count && Kit.Sent() == names.Count, Wait, $"{names.Count} spans stored and counted");
 
         // 4 (resource, scope) pairs x (50 + 10).
         var requests = StandIn.Requests.ToList();

@@ -53,7 +53,7 @@ public sealed class LangtraceStatusTests : LangtraceTestBase
         StandIn.Enqueue(500);
         var exporter = await StartExporterAsync(Config(maxAttempts: 5));
         await exporter.ConsumeAsync(BatchOf(Resource("chat-app", "a", NewSpan("patient"))), CancellationToken.None);
-        await Poll.UntilAsync(() => StandIn.Stored.Count == 1, Wait, "the span stored after retries");
+        await Poll.UntilAsync(() => StandIn.Stored.Count == 1 && Kit.Sent() == 1, Wait, "the span stored after retries, and counted");
 
         Assert.That(StandIn.Requests.Select(r => r.Status), Is.EqualTo(new[] { 429, 503, 500, 200 }));
         Assert.That(Kit.Retries, Is.EqualTo(3));
@@ -86,6 +86,8 @@ public sealed class LangtraceStatusTests : LangtraceTestBase
 
             await exporter.ConsumeAsync(BatchOf(Resource("chat-app", "a", NewSpan("kept"))), CancellationToken.None);
             await Poll.UntilAsync(() => StandIn.Stored.Any(s => s.Name == "kept"), Wait, "the spooled span stored once Langtrace answers 200");
+            // The exporter counts the replay when the 200 reaches it, a moment after the stand-in stored the span.
+            await Poll.UntilAsync(() => Kit.Metrics.Read("collector_exporter_replayed_spans_total", ("exporter", Kit.Id)) >= 1, Wait, "the replay counted");
 
             Assert.That(Kit.Metrics.Read("collector_exporter_spooled_spans_total", ("exporter", Kit.Id)), Is.EqualTo(1));
             Assert.That(Kit.Metrics.Read("collector_exporter_replayed_spans_total", ("exporter", Kit.Id)), Is.EqualTo(1));
