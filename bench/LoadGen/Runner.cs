@@ -142,8 +142,8 @@ internal sealed class Runner : IAsyncDisposable
                 var t0 = Stopwatch.GetTimestamp();
                 var error = await _client.SendAsync(payload);
                 var answered = Stopwatch.GetTimestamp();
-                InterlockedMin(ref firstAck, answered);
-                InterlockedMax(ref lastAck, answered);
+                InterlockedExtend(ref firstAck, answered, later: false);
+                InterlockedExtend(ref lastAck, answered, later: true);
                 latencies[k] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 Interlocked.Increment(ref sent);
                 if (error is null)
@@ -321,19 +321,11 @@ internal sealed class Runner : IAsyncDisposable
         throw new TimeoutException($"the collector did not listen on {port}");
     }
 
-    private static void InterlockedMax(ref long target, long value)
+    /// <summary>Moves <paramref name="target"/> to <paramref name="value"/> when that is later (or earlier) than it, atomically.</summary>
+    private static void InterlockedExtend(ref long target, long value, bool later)
     {
         var current = Interlocked.Read(ref target);
-        while (value > current && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current)
-        {
-            current = seen;
-        }
-    }
-
-    private static void InterlockedMin(ref long target, long value)
-    {
-        var current = Interlocked.Read(ref target);
-        while (value < current && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current)
+        while ((later ? value > current : value < current) && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current)
         {
             current = seen;
         }
