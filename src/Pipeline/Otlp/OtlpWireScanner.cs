@@ -207,7 +207,7 @@ internal static class OtlpWireScanner
         }
     }
 
-    private static bool TryReadVarint(ReadOnlySpan<byte> data, ref int pos, out ulong value)
+    internal static bool TryReadVarint(ReadOnlySpan<byte> data, ref int pos, out ulong value)
     {
         value = 0;
         for (var shift = 0; shift < 70 && pos < data.Length; shift += 7)

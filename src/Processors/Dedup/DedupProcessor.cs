@@ -1,4 +1,5 @@
 using Collector.Pipeline;
+using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
@@ -25,6 +26,13 @@ internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TR
     private readonly Counter _unchecked;
     private long _evictionsCounted;
 
+    // Encoded-batch scratch, used under the lock: item hashes in batch order (0: no identity) and
+    // the ordinals found to be duplicates, ascending; the cursor walks them during removal.
+    private readonly List<ulong> _hashes = [];
+    private readonly List<int> _duplicates = [];
+    private int _ordinal;
+    private int _nextDuplicate;
+
     protected DedupProcessor(ComponentContext context, DedupConfig config, IConsumer<TResource> next, TimeProvider time, Signal signal)
     {
         _next = next;
@@ -48,7 +56,11 @@ internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TR
         int uncheckedItems;
         lock (_lock)
         {
-            dropped = Filter(batch.Resources, _time.GetTimestamp(), out uncheckedItems);
+            var now = _time.GetTimestamp();
+            uncheckedItems = 0;
+            dropped = batch.TryGetEncoded(out var segments) && TryHashEncoded(segments, _hashes)
+                ? FilterEncoded(batch, now, ref uncheckedItems)
+                : Filter(batch.Resources, now, byOrdinal: false, ref uncheckedItems);
             var evictions = _table.Evictions;
             _evicted.Add(evictions - _evictionsCounted);
             _evictionsCounted = evictions;
@@ -82,11 +94,51 @@ internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TR
 
     protected abstract bool TryHash(TItem item, out ulong hash);
 
-    /// <summary>Removes duplicates in place, in batch order (the first sighting is kept); scopes and resources emptied by a removal go too.</summary>
-    private int Filter(RepeatedField<TResource> resources, long now, out int uncheckedItems)
+    /// <summary>
+    /// The identity hashes of an encoded batch's items in batch order, read without decoding
+    /// (0 stands for "no identity"; a real hash of 0, odds 2^-64, goes unchecked); false when
+    /// this signal has no such reading or the bytes need the decoder.
+    /// </summary>
+    protected virtual bool TryHashEncoded(IReadOnlyList<ReadOnlyMemory<byte>> segments, List<ulong> hashes) => false;
+
+    /// <summary>
+    /// Checks the hashes of an encoded batch against the table; the batch stays encoded (and is
+    /// forwarded as received) unless a duplicate must be cut out of it.
+    /// </summary>
+    private int FilterEncoded(Batch<TResource> batch, long now, ref int uncheckedItems)
+    {
+        _duplicates.Clear();
+        for (var i = 0; i < _hashes.Count; i++)
+        {
+            var hash = _hashes[i];
+            if (hash == 0)
+            {
+                uncheckedItems++;
+            }
+            else if (!_table.TryAdd(hash, now))
+            {
+                _duplicates.Add(i);
+            }
+        }
+
+        if (_duplicates.Count == 0)
+        {
+            return 0;
+        }
+
+        _ordinal = 0;
+        _nextDuplicate = 0;
+        return Filter(batch.Resources, now, byOrdinal: true, ref uncheckedItems);
+    }
+
+    /// <summary>
+    /// Removes duplicates in place, in batch order (the first sighting is kept); scopes and resources
+    /// emptied by a removal go too. <paramref name="byOrdinal"/>: the duplicates are already known
+    /// (<see cref="FilterEncoded"/>), by position.
+    /// </summary>
+    private int Filter(RepeatedField<TResource> resources, long now, bool byOrdinal, ref int uncheckedItems)
     {
         var dropped = 0;
-        uncheckedItems = 0;
         var r = 0;
         while (r < resources.Count)
         {
@@ -96,7 +148,7 @@ internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TR
             while (s < scopes.Count)
             {
                 var items = ItemsOf(scopes[s]);
-                var removed = FilterItems(items, now, ref uncheckedItems);
+                var removed = FilterItems(items, now, byOrdinal, ref uncheckedItems);
                 droppedHere += removed;
                 if (removed > 0 && items.Count == 0)
                 {
@@ -123,13 +175,23 @@ internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TR
     }
 
     /// <summary>Stable in-place compaction: kept items slide forward, the tail is cut once.</summary>
-    private int FilterItems(RepeatedField<TItem> items, long now, ref int uncheckedItems)
+    private int FilterItems(RepeatedField<TItem> items, long now, bool byOrdinal, ref int uncheckedItems)
     {
         var write = 0;
         for (var read = 0; read < items.Count; read++)
         {
             var item = items[read];
-            if (TryHash(item, out var hash))
+            if (byOrdinal)
+            {
+                var duplicate = _nextDuplicate < _duplicates.Count && _duplicates[_nextDuplicate] == _ordinal;
+                _ordinal++;
+                if (duplicate)
+                {
+                    _nextDuplicate++;
+                    continue;
+                }
+            }
+            else if (TryHash(item, out var hash))
             {
                 if (!_table.TryAdd(hash, now))
                 {
@@ -166,7 +228,26 @@ internal sealed class SpanDedupProcessor(ComponentContext context, DedupConfig c
 
     protected override RepeatedField<Span> ItemsOf(ScopeSpans scope) => scope.Spans;
 
+    private readonly EncodedTraces _outline = new();
+
     protected override bool TryHash(Span item, out ulong hash) => ItemIdentity.TryHash(item, out hash);
+
+    protected override bool TryHashEncoded(IReadOnlyList<ReadOnlyMemory<byte>> segments, List<ulong> hashes)
+    {
+        hashes.Clear();
+        var read = _outline.TryRead(segments);
+        if (read)
+        {
+            foreach (var span in _outline.Spans)
+            {
+                hashes.Add(ItemIdentity.TryHashSpan(span.TraceId.Span, span.SpanId.Span, out var hash) ? hash : 0);
+            }
+        }
+
+        // The outline points into the request: do not keep it reachable.
+        _outline.Clear();
+        return read;
+    }
 }
 
 internal sealed class LogDedupProcessor(ComponentContext context, DedupConfig config, IConsumer<ResourceLogs> next, TimeProvider time)

@@ -15,11 +15,12 @@ namespace Collector.Processors.Dedup;
 internal static class ItemIdentity
 {
     /// <summary>(trace_id, span_id); false when either id is missing, of the wrong length or all zero.</summary>
-    public static bool TryHash(Span span, out ulong hash)
+    public static bool TryHash(Span span, out ulong hash) => TryHashSpan(span.TraceId.Span, span.SpanId.Span, out hash);
+
+    /// <summary>The same identity from raw id bytes (an encoded span).</summary>
+    public static bool TryHashSpan(ReadOnlySpan<byte> traceId, ReadOnlySpan<byte> spanId, out ulong hash)
     {
         hash = 0;
-        var traceId = span.TraceId.Span;
-        var spanId = span.SpanId.Span;
         if (traceId.Length != 16 || spanId.Length != 8 || IsZero(traceId) || IsZero(spanId))
         {
             return false;

@@ -30,7 +30,7 @@ internal sealed class MergeMetrics
         BadTimeRange = Bad("time_range");
         FlushFailedSpans = metrics.Counter(Prefix + "flush_failed_spans_total", "Spans lost because the next consumer failed while a trace was flushed.", id);
         FlushFailedLogRecords = metrics.Counter(Prefix + "flush_failed_log_records_total", "Log records lost because the next consumer failed while a trace was flushed.", id);
-        ProcessingFailures = metrics.Counter(Prefix + "processing_failures_total", "Traces passed on unmerged because merging them failed unexpectedly.", id);
+        ProcessingFailures = metrics.Counter(Prefix + "processing_failures_total", "Traces passed on unmerged (or, for a held span that failed to decode, without that span) because processing them failed unexpectedly.", id);
     }
 
     public Counter EarlyMaxTraces { get; }

@@ -1,4 +1,6 @@
+using System.Text;
 using Collector.Pipeline;
+using Collector.Pipeline.Otlp;
 using Collector.Processors.GenAi;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
@@ -188,7 +190,18 @@ internal abstract class HierarchySide<TResource, TScope, TItem> : MergeSide<TRes
 
 internal sealed class SpanSide(MergeMetrics metrics) : HierarchySide<ResourceSpans, ScopeSpans, Span>
 {
+    // Scratch for encoded intake; used only under the state's gate.
+    private readonly EncodedTraces _outline = new();
+
     public override bool IsLogs => false;
+
+    public override void Intake(Batch<ResourceSpans> batch, int port, IIntakeSink sink)
+    {
+        if (!TryIntakeEncoded(batch, port, sink))
+        {
+            base.Intake(batch, port, sink);
+        }
+    }
 
     protected override RepeatedField<ScopeSpans> ScopesOf(ResourceSpans resource) => resource.ScopeSpans;
 
@@ -223,6 +236,63 @@ internal sealed class SpanSide(MergeMetrics metrics) : HierarchySide<ResourceSpa
 
     protected override void AddTo(TraceEntry entry, Span item, ScopeOrigin origin, in ItemInfo info) =>
         (entry.Spans ??= []).Add(new BufferedSpan(item, origin));
+
+    /// <summary>
+    /// A batch still in its received bytes whose spans all have valid ids is held without decoding a
+    /// span: each is buffered as its slice of the request (decoded when its trace flushes). False,
+    /// with nothing taken, when the batch was decoded already, the bytes need the decoder, or some
+    /// span has bad ids (the decoded path then passes those on and counts them).
+    /// </summary>
+    private bool TryIntakeEncoded(Batch<ResourceSpans> batch, int port, IIntakeSink sink)
+    {
+        try
+        {
+            if (!batch.TryGetEncoded(out var segments) || !_outline.TryRead(segments))
+            {
+                return false;
+            }
+
+            var spans = _outline.Spans;
+            foreach (var span in spans)
+            {
+                if (Ids.Span(span.SpanId.Span) == 0 || !Ids.TryTrace(span.TraceId.Span, out _))
+                {
+                    return false;
+                }
+            }
+
+            var resources = new ResourceOrigin?[_outline.Resources.Count];
+            var scopes = new ScopeOrigin?[_outline.Scopes.Count];
+            foreach (var span in spans)
+            {
+                var origin = scopes[span.Scope] ??= NewScopeOrigin(_outline.Scopes[span.Scope], resources, port);
+                Ids.TryTrace(span.TraceId.Span, out var trace);
+                var entry = sink.EntryFor(trace);
+                (entry.Spans ??= []).Add(new BufferedSpan(span.Bytes, origin));
+                sink.Added(entry, isEvent: false);
+            }
+
+            batch.ItemCount = 0;
+            return true;
+        }
+        finally
+        {
+            // The outline points into the request: do not keep it reachable.
+            _outline.Clear();
+        }
+    }
+
+    private ScopeOrigin NewScopeOrigin(EncodedScope scope, ResourceOrigin?[] resources, int port)
+    {
+        var resource = resources[scope.Resource] ??= NewResourceOrigin(_outline.Resources[scope.Resource], port);
+        return new ScopeOrigin(
+            resource,
+            scope.Scope is { } bytes ? InstrumentationScope.Parser.ParseFrom(bytes.Span) : null,
+            Encoding.UTF8.GetString(scope.SchemaUrl.Span));
+    }
+
+    private static ResourceOrigin NewResourceOrigin(EncodedResource resource, int port) =>
+        new(port, resource.Resource is { } bytes ? Resource.Parser.ParseFrom(bytes.Span) : null, Encoding.UTF8.GetString(resource.SchemaUrl.Span));
 
     protected override int CountIn(TraceEntry entry) => entry.SpanCount;
 

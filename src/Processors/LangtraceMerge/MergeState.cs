@@ -265,6 +265,14 @@ internal sealed class MergeState : IIntakeSink
 
         foreach (var entry in _flushing)
         {
+            var undecodable = 0;
+            entry.DecodeHeldSpans(ref undecodable);
+            if (undecodable > 0)
+            {
+                _metrics.ProcessingFailures.Increment();
+                _logger.Error("langtrace_merge: {Spans} held spans could not be decoded and were dropped", undecodable);
+            }
+
             try
             {
                 _merger.Process(entry);

@@ -1,0 +1,226 @@
+namespace Collector.Pipeline.Otlp;
+
+/// <summary>A ResourceSpans of an encoded request: its resource message bytes (when present) and schema url bytes.</summary>
+internal readonly record struct EncodedResource(ReadOnlyMemory<byte>? Resource, ReadOnlyMemory<byte> SchemaUrl);
+
+/// <summary>A ScopeSpans of an encoded request, under <see cref="EncodedResource"/> number <paramref name="Resource"/>.</summary>
+internal readonly record struct EncodedScope(int Resource, ReadOnlyMemory<byte>? Scope, ReadOnlyMemory<byte> SchemaUrl);
+
+/// <summary>One encoded Span (its whole message bytes) with its raw ids, under <see cref="EncodedScope"/> number <paramref name="Scope"/>.</summary>
+internal readonly record struct EncodedSpan(int Scope, ReadOnlyMemory<byte> Bytes, ReadOnlyMemory<byte> TraceId, ReadOnlyMemory<byte> SpanId);
+
+/// <summary>
+/// The resource -> scope -> span outline of encoded ExportTraceServiceRequests, found without
+/// decoding a span, so that processors that only need ids (dedup) or only hold spans for a while
+/// (langtrace_merge) need not materialise them. Reusable scratch: one owner at a time.
+/// </summary>
+internal sealed class EncodedTraces
+{
+    // ExportTraceServiceRequest.resource_spans; ResourceSpans.resource / scope_spans / schema_url;
+    // ScopeSpans.scope / spans / schema_url; Span.trace_id / span_id.
+    private const int RequestResourceSpans = 1;
+    private const int ContainerHeader = 1;
+    private const int ContainerChildren = 2;
+    private const int ContainerSchemaUrl = 3;
+    private const int SpanTraceId = 1;
+    private const int SpanSpanId = 2;
+
+    public List<EncodedResource> Resources { get; } = [];
+
+    public List<EncodedScope> Scopes { get; } = [];
+
+    public List<EncodedSpan> Spans { get; } = [];
+
+    /// <summary>
+    /// Replaces the outline with that of <paramref name="segments"/>. False when a segment is not
+    /// read the way the protobuf parser would read it in one pass (malformed, or a resource or
+    /// scope message given twice, which the parser would merge): the caller then decodes.
+    /// </summary>
+    public bool TryRead(IReadOnlyList<ReadOnlyMemory<byte>> segments)
+    {
+        Clear();
+        for (var i = 0; i < segments.Count; i++)
+        {
+            var segment = segments[i];
+            var reader = new FieldReader(segment.Span);
+            while (reader.MoveNext())
+            {
+                if (reader.Number == RequestResourceSpans && reader.IsLengthDelimited && !TryReadResource(segment.Slice(reader.Start, reader.Length)))
+                {
+                    return false;
+                }
+            }
+
+            if (reader.Failed)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Forgets the outline (which points into the requests' bytes).</summary>
+    public void Clear()
+    {
+        Resources.Clear();
+        Scopes.Clear();
+        Spans.Clear();
+    }
+
+    private bool TryReadResource(ReadOnlyMemory<byte> message)
+    {
+        var index = Resources.Count;
+        ReadOnlyMemory<byte>? resource = null;
+        var schemaUrl = ReadOnlyMemory<byte>.Empty;
+        Resources.Add(default);
+        var reader = new FieldReader(message.Span);
+        while (reader.MoveNext())
+        {
+            if (!reader.IsLengthDelimited)
+            {
+                continue;
+            }
+
+            var payload = message.Slice(reader.Start, reader.Length);
+            switch (reader.Number)
+            {
+                case ContainerHeader when resource is not null:
+                    return false;
+                case ContainerHeader:
+                    resource = payload;
+                    break;
+                case ContainerChildren when !TryReadScope(index, payload):
+                    return false;
+                case ContainerSchemaUrl:
+                    schemaUrl = payload;
+                    break;
+            }
+        }
+
+        Resources[index] = new EncodedResource(resource, schemaUrl);
+        return !reader.Failed;
+    }
+
+    private bool TryReadScope(int resourceIndex, ReadOnlyMemory<byte> message)
+    {
+        var index = Scopes.Count;
+        ReadOnlyMemory<byte>? scope = null;
+        var schemaUrl = ReadOnlyMemory<byte>.Empty;
+        Scopes.Add(default);
+        var reader = new FieldReader(message.Span);
+        while (reader.MoveNext())
+        {
+            if (!reader.IsLengthDelimited)
+            {
+                continue;
+            }
+
+            var payload = message.Slice(reader.Start, reader.Length);
+            switch (reader.Number)
+            {
+                case ContainerHeader when scope is not null:
+                    return false;
+                case ContainerHeader:
+                    scope = payload;
+                    break;
+                case ContainerChildren when !TryReadSpan(index, payload):
+                    return false;
+                case ContainerSchemaUrl:
+                    schemaUrl = payload;
+                    break;
+            }
+        }
+
+        Scopes[index] = new EncodedScope(resourceIndex, scope, schemaUrl);
+        return !reader.Failed;
+    }
+
+    private bool TryReadSpan(int scopeIndex, ReadOnlyMemory<byte> message)
+    {
+        // The parser keeps the last occurrence of a field, so do we.
+        var traceId = ReadOnlyMemory<byte>.Empty;
+        var spanId = ReadOnlyMemory<byte>.Empty;
+        var reader = new FieldReader(message.Span);
+        while (reader.MoveNext())
+        {
+            if (reader.IsLengthDelimited && reader.Number is SpanTraceId or SpanSpanId)
+            {
+                var payload = message.Slice(reader.Start, reader.Length);
+                if (reader.Number == SpanTraceId)
+                {
+                    traceId = payload;
+                }
+                else
+                {
+                    spanId = payload;
+                }
+            }
+        }
+
+        Spans.Add(new EncodedSpan(scopeIndex, message, traceId, spanId));
+        return !reader.Failed;
+    }
+
+    /// <summary>The top-level fields of one message: number, wire type and, when length-delimited, the payload's range.</summary>
+    private ref struct FieldReader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _pos;
+
+        public int Number { get; private set; }
+
+        public bool IsLengthDelimited { get; private set; }
+
+        public int Start { get; private set; }
+
+        public int Length { get; private set; }
+
+        public bool Failed { get; private set; }
+
+        public bool MoveNext()
+        {
+            if (_pos >= _data.Length)
+            {
+                return false;
+            }
+
+            if (!OtlpWireScanner.TryReadVarint(_data, ref _pos, out var tag) || tag > uint.MaxValue || (tag >> 3) == 0)
+            {
+                return Fail();
+            }
+
+            Number = (int)(tag >> 3);
+            IsLengthDelimited = false;
+            switch ((int)(tag & 7))
+            {
+                case 0:
+                    return OtlpWireScanner.TryReadVarint(_data, ref _pos, out _) || Fail();
+                case 1:
+                    return (_pos += 8) <= _data.Length || Fail();
+                case 5:
+                    return (_pos += 4) <= _data.Length || Fail();
+                case 2:
+                    if (!OtlpWireScanner.TryReadVarint(_data, ref _pos, out var length) || length > (ulong)(_data.Length - _pos))
+                    {
+                        return Fail();
+                    }
+
+                    IsLengthDelimited = true;
+                    Start = _pos;
+                    Length = (int)length;
+                    _pos += Length;
+                    return true;
+                default:
+                    // Groups are not used by OTLP; 6 and 7 are invalid.
+                    return Fail();
+            }
+        }
+
+        private bool Fail()
+        {
+            Failed = true;
+            return false;
+        }
+    }
+}
