@@ -9,24 +9,33 @@ namespace Collector.Processors.LangtraceMerge;
 
 /// <summary>
 /// The state one langtrace_merge component id shares across every pipeline that lists it: the
-/// trace-keyed buffer, the rules, the expiry loop. Every entry point (both signals' consumers,
-/// the loop, shutdown) runs under one async gate, so the buffer needs no further locking and
-/// the next consumers see one call at a time.
+/// trace-keyed buffer, the rules, the expiry loop. Two async gates: the buffer gate covers the
+/// buffer (intake, detaching expired or evicted traces; short), the flush gate covers the rules,
+/// the output scratch and everything handed on (decoding, merging, emitting; long). Intake thus
+/// never waits for a flush to pass through the processors after this one. Whoever needs both
+/// takes the flush gate first.
 /// </summary>
 internal sealed class MergeState : IIntakeSink
 {
+    // Below this many traces a flush runs as one part: splitting small flushes costs more than it saves.
+    private const int MinTracesPerParallelPart = 256;
+
     private readonly LangtraceMergeConfig _config;
     private readonly Serilog.ILogger _logger;
     private readonly MergeMetrics _metrics;
     private readonly TraceBuffer _buffer = new();
     private readonly TraceMerger _merger;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SemaphoreSlim _flushGate = new(1, 1);
+
+    // The rules and the output grouping share scratch state: one flush part at a time.
+    private readonly Lock _rules = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly long _waitTicks;
     private readonly TimeSpan _period;
 
-    // Traces detached from the buffer and waiting to be flushed by the current gate holder.
-    private readonly List<TraceEntry> _flushing = [];
+    // Traces detached from the buffer (under the buffer gate), taken by the next flush.
+    private List<TraceEntry> _detached = [];
     private Task _loop = Task.CompletedTask;
     private int _started;
 
@@ -88,10 +97,11 @@ internal sealed class MergeState : IIntakeSink
     public async ValueTask ConsumeAsync<T>(MergeSide<T> side, int port, Batch<T> batch, CancellationToken cancellationToken)
         where T : class, IMessage<T>
     {
+        var target = side.Ports[port];
+        List<TraceEntry>? detached;
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var target = side.Ports[port];
             if (!target.Closed)
             {
                 _intakeAcks = batch.Acks;
@@ -107,24 +117,44 @@ internal sealed class MergeState : IIntakeSink
                 {
                     _intakeAcks = null;
                 }
-
-                await FlushDetachedAsync(cancellationToken);
             }
 
-            // What was not buffered (not an AI item, bad ids, or a closed port) goes straight on.
+            detached = TakeDetached();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (batch.ItemCount == 0 && detached is null)
+        {
+            // Every item is held by the buffer now, which took its own ack holders.
+            batch.CompleteAcks();
+            return;
+        }
+
+        // Evicted traces and what was not buffered (not an AI item, bad ids, or a closed port) go on;
+        // under the flush gate, so that a port's shutdown waits for them.
+        await _flushGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (detached is not null)
+            {
+                await FlushAsync(detached, cancellationToken);
+            }
+
             if (batch.ItemCount > 0)
             {
                 await target.Next.ConsumeAsync(batch, cancellationToken);
             }
             else
             {
-                // Every item is held by the buffer now, which took its own ack holders.
                 batch.CompleteAcks();
             }
         }
         finally
         {
-            _gate.Release();
+            _flushGate.Release();
         }
     }
 
@@ -136,23 +166,37 @@ internal sealed class MergeState : IIntakeSink
         where T : class, IMessage<T>
     {
         bool allClosed;
-        await _gate.WaitAsync(cancellationToken);
+        await _flushGate.WaitAsync(cancellationToken);
         try
         {
-            var target = side.Ports[port];
-            if (target.Closed)
+            List<TraceEntry>? detached;
+            await _gate.WaitAsync(cancellationToken);
+            try
             {
-                return;
+                var target = side.Ports[port];
+                if (target.Closed)
+                {
+                    return;
+                }
+
+                target.Closed = true;
+                _buffer.RemoveAll(_detached);
+                detached = TakeDetached();
+                allClosed = AllClosed(Spans) && AllClosed(Logs);
+            }
+            finally
+            {
+                _gate.Release();
             }
 
-            target.Closed = true;
-            _buffer.RemoveAll(_flushing);
-            await FlushDetachedAsync(cancellationToken);
-            allClosed = AllClosed(Spans) && AllClosed(Logs);
+            if (detached is not null)
+            {
+                await FlushAsync(detached, cancellationToken);
+            }
         }
         finally
         {
-            _gate.Release();
+            _flushGate.Release();
         }
 
         if (allClosed)
@@ -201,8 +245,21 @@ internal sealed class MergeState : IIntakeSink
     private void Detach(TraceEntry entry, Counter reason)
     {
         _buffer.Remove(entry);
-        _flushing.Add(entry);
+        _detached.Add(entry);
         reason.Increment();
+    }
+
+    /// <summary>The detached traces, now owned by the caller (null when none). Caller holds the buffer gate.</summary>
+    private List<TraceEntry>? TakeDetached()
+    {
+        if (_detached.Count == 0)
+        {
+            return null;
+        }
+
+        var taken = _detached;
+        _detached = [];
+        return taken;
     }
 
     private static bool AllClosed<T>(MergeSide<T> side)
@@ -226,26 +283,40 @@ internal sealed class MergeState : IIntakeSink
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
-                await _gate.WaitAsync(_stop.Token);
+                await _flushGate.WaitAsync(_stop.Token);
                 try
                 {
-                    var now = Stopwatch.GetTimestamp();
-                    while (_buffer.Oldest is { } oldest && now - oldest.LastArrival >= _waitTicks)
+                    List<TraceEntry>? detached;
+                    await _gate.WaitAsync(_stop.Token);
+                    try
                     {
-                        _buffer.Remove(oldest);
-                        _flushing.Add(oldest);
+                        var now = Stopwatch.GetTimestamp();
+                        while (_buffer.Oldest is { } oldest && now - oldest.LastArrival >= _waitTicks)
+                        {
+                            _buffer.Remove(oldest);
+                            _detached.Add(oldest);
+                        }
+
+                        detached = TakeDetached();
+                    }
+                    finally
+                    {
+                        _gate.Release();
                     }
 
                     // Expired traces are flushed whole: the shutdown budget does not apply to the loop.
-                    await FlushDetachedAsync(CancellationToken.None);
+                    if (detached is not null)
+                    {
+                        await FlushAsync(detached, CancellationToken.None);
+                    }
                 }
-                catch (Exception e)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
                     _logger.Error(e, "langtrace_merge: flushing expired traces failed");
                 }
                 finally
                 {
-                    _gate.Release();
+                    _flushGate.Release();
                 }
             }
         }
@@ -255,42 +326,68 @@ internal sealed class MergeState : IIntakeSink
         }
     }
 
-    /// <summary>Applies the rules to every detached trace and hands the results to each port's next consumer. Caller holds the gate.</summary>
-    private async ValueTask FlushDetachedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies the rules to detached traces (owned by the caller) and hands the results to each
+    /// port's next consumer. A large flush is cut into parts that decode and go downstream in
+    /// parallel (the processors after this one are per-span work); only the rules and the output
+    /// grouping, which share scratch state, run one part at a time. Caller holds the flush gate.
+    /// </summary>
+    private async ValueTask FlushAsync(List<TraceEntry> entries, CancellationToken cancellationToken)
     {
-        if (_flushing.Count == 0)
+        var parts = Math.Clamp(entries.Count / MinTracesPerParallelPart, 1, Environment.ProcessorCount);
+        if (parts == 1)
         {
+            await FlushPartAsync(entries, cancellationToken);
             return;
         }
 
-        foreach (var entry in _flushing)
+        var tasks = new Task[parts];
+        var size = (entries.Count + parts - 1) / parts;
+        for (var p = 0; p < parts; p++)
         {
-            var undecodable = 0;
-            entry.DecodeHeldSpans(ref undecodable);
-            if (undecodable > 0)
-            {
-                _metrics.ProcessingFailures.Increment();
-                _logger.Error("langtrace_merge: {Spans} held spans could not be decoded and were dropped", undecodable);
-            }
+            var part = entries.GetRange(p * size, Math.Min(size, entries.Count - (p * size)));
+            tasks[p] = Task.Run(() => FlushPartAsync(part, cancellationToken).AsTask(), CancellationToken.None);
+        }
 
-            try
-            {
-                _merger.Process(entry);
-            }
-            catch (Exception e)
-            {
-                // A bug in the rules must not lose data: the trace goes on as far as it was merged.
-                _metrics.ProcessingFailures.Increment();
-                _logger.Error(e, "langtrace_merge: merging a trace failed; passing it on unmerged");
-            }
+        await Task.WhenAll(tasks);
+    }
+
+    private async ValueTask FlushPartAsync(List<TraceEntry> entries, CancellationToken cancellationToken)
+    {
+        var undecodable = 0;
+        foreach (var entry in entries)
+        {
+            entry.DecodeHeldSpans(ref undecodable);
+        }
+
+        if (undecodable > 0)
+        {
+            _metrics.ProcessingFailures.Increment();
+            _logger.Error("langtrace_merge: {Spans} held spans could not be decoded and were dropped", undecodable);
         }
 
         var spanOutputs = new Batch<ResourceSpans>?[Spans.Ports.Count];
         var logOutputs = new Batch<ResourceLogs>?[Logs.Ports.Count];
-        Spans.CollectOutput(_flushing, spanOutputs);
-        Logs.CollectOutput(_flushing, logOutputs);
-        AttachAcks(spanOutputs, logOutputs);
-        _flushing.Clear();
+        lock (_rules)
+        {
+            foreach (var entry in entries)
+            {
+                try
+                {
+                    _merger.Process(entry);
+                }
+                catch (Exception e)
+                {
+                    // A bug in the rules must not lose data: the trace goes on as far as it was merged.
+                    _metrics.ProcessingFailures.Increment();
+                    _logger.Error(e, "langtrace_merge: merging a trace failed; passing it on unmerged");
+                }
+            }
+
+            Spans.CollectOutput(entries, spanOutputs);
+            Logs.CollectOutput(entries, logOutputs);
+            AttachAcks(entries, spanOutputs, logOutputs);
+        }
 
         for (var i = 0; i < spanOutputs.Length; i++)
         {
@@ -314,7 +411,7 @@ internal sealed class MergeState : IIntakeSink
     /// port was merged away, on the spans of the flush (where merged data lives on), else on any
     /// output; with no output at all (every item dropped by rule) it is settled now.
     /// </summary>
-    private void AttachAcks(Batch<ResourceSpans>?[] spanOutputs, Batch<ResourceLogs>?[] logOutputs)
+    private static void AttachAcks(List<TraceEntry> entries, Batch<ResourceSpans>?[] spanOutputs, Batch<ResourceLogs>?[] logOutputs)
     {
         Batch<ResourceSpans>? anySpans = null;
         Batch<ResourceLogs>? anyLogs = null;
@@ -328,7 +425,7 @@ internal sealed class MergeState : IIntakeSink
             anyLogs ??= b;
         }
 
-        foreach (var entry in _flushing)
+        foreach (var entry in entries)
         {
             if (entry.Acks is not { } held)
             {

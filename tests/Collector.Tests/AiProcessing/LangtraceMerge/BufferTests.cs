@@ -133,6 +133,49 @@ public sealed class BufferTests
     }
 
     [Test]
+    public async Task A_large_flush_runs_in_parallel_parts_and_every_trace_is_merged_delivered_and_acked_once()
+    {
+        // 2,000 traces in one flush: more than 256 per part, so with two or more cores it is cut into parts.
+        await using var merge = await MergeHarness.StartAsync(c => c.Wait = TimeSpan.FromMinutes(1));
+        var acks = new List<DeliveryAck>();
+        var kept = new List<Span>();
+        var dropped = new HashSet<Google.Protobuf.ByteString>();
+        for (var request = 0; request < 20; request++)
+        {
+            var spans = new List<Span>();
+            for (var t = 0; t < 100; t++)
+            {
+                var trace = NewTrace();
+                var otel = OtelChat(trace, null);
+                var langtrace = Langtrace(trace, otel, 5, 995);
+                spans.Add(otel);
+                spans.Add(langtrace);
+                // The Langtrace span carries more GenAI attributes: it is kept, the OTel twin merged into it.
+                kept.Add(langtrace);
+                dropped.Add(otel.SpanId);
+            }
+
+            var batch = MergeHarness.SpanBatch([.. spans]);
+            var ack = new DeliveryAck();
+            batch.Acks = [ack];
+            acks.Add(ack);
+            await merge.Traces.ConsumeAsync(batch, CancellationToken.None);
+        }
+
+        await merge.FlushAllAsync();
+
+        var output = merge.OutputSpans();
+        Assert.That(output.Select(s => s.SpanId), Is.EquivalentTo(kept.Select(s => s.SpanId)), "each Langtrace span once; each OTel twin merged away");
+        Assert.That(output.Any(s => dropped.Contains(s.SpanId)), Is.False);
+        Assert.That(merge.SpansOut.Batches, Has.Count.EqualTo(Math.Clamp(2000 / 256, 1, Environment.ProcessorCount)), "one output batch per part");
+        Assert.That(merge.SpansOut.Batches.Sum(b => b.ItemCount), Is.EqualTo(2000));
+        foreach (var ack in acks)
+        {
+            Assert.That(await ack.Task.WaitAsync(TimeSpan.FromSeconds(10)), Is.Null);
+        }
+    }
+
+    [Test]
     public async Task Shutdown_before_start_and_twice_is_safe()
     {
         var factory = new LangtraceMergeFactory();
