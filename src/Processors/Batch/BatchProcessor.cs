@@ -8,8 +8,9 @@ namespace Collector.Processors.Batch;
 /// <summary>
 /// Merges incoming batches until send_batch_size items or timeout, and splits anything over
 /// send_batch_max_size. Pending data is bounded by send_batch_size plus one incoming batch;
-/// sending happens in the caller's flow (downstream exporters only enqueue), a timer loop sends
-/// what waited too long.
+/// sending happens in the caller's flow, a timer loop sends what waited too long. A send runs
+/// outside the lock (a write-ahead exporter serialises and commits in it), at most one per core
+/// at a time, so that concurrent callers keep merging while earlier batches are handed on.
 /// </summary>
 internal sealed class BatchProcessor<T> : IProcessor<T>
     where T : class, IMessage<T>
@@ -17,6 +18,8 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
     private readonly BatchConfig _config;
     private readonly IConsumer<T> _next;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly int _maxConcurrentSends = Environment.ProcessorCount;
+    private readonly SemaphoreSlim _sendSlots;
     private readonly SemaphoreSlim _firstItem = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Counter _sizeTriggers;
@@ -31,6 +34,7 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
     {
         _config = config;
         _next = next;
+        _sendSlots = new SemaphoreSlim(_maxConcurrentSends, _maxConcurrentSends);
         _logger = context.Logger;
         var labels = new[] { ("processor", context.Id.ToString()), ("pipeline", context.PipelineId) };
         _sizeTriggers = context.Metrics.Counter("collector_processor_batch_batch_send_size_trigger_send_total", "Batches sent because they reached send_batch_size.", labels);
@@ -54,17 +58,16 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
             return;
         }
 
+        Batch<T>? full = null;
         await _lock.WaitAsync(cancellationToken);
         try
         {
             if (_stopped)
             {
-                // Shutdown flushed while this caller waited for the lock.
-                await _next.ConsumeAsync(batch, cancellationToken);
-                return;
+                // Shutdown flushed while this caller waited for the lock: pass it on below.
+                full = batch;
             }
-
-            if (_pending is null)
+            else if (_pending is null)
             {
                 _pending = batch;
                 _pendingSince = DateTime.UtcNow;
@@ -86,29 +89,41 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
                 _pending.TakeAcks(batch);
             }
 
-            if (_config.SendBatchSize > 0 && _pending.ItemCount >= _config.SendBatchSize)
+            if (full is null && _config.SendBatchSize > 0 && _pending!.ItemCount >= _config.SendBatchSize)
             {
                 _sizeTriggers.Increment();
-                await SendPendingAsync(cancellationToken);
+                full = TakePending();
             }
         }
         finally
         {
             _lock.Release();
         }
+
+        if (full is not null)
+        {
+            await SendAsync(full, cancellationToken);
+        }
     }
 
-    /// <summary>Sends everything pending, in pieces of at most send_batch_max_size items. Caller holds the lock.</summary>
-    private async ValueTask SendPendingAsync(CancellationToken cancellationToken)
+    /// <summary>The pending batch, now owned by the caller (null when none). Caller holds the lock.</summary>
+    private Batch<T>? TakePending()
     {
         var pending = _pending;
         _pending = null;
-        if (pending is null || pending.ItemCount == 0)
+        return pending;
+    }
+
+    /// <summary>Sends <paramref name="pending"/> in pieces of at most send_batch_max_size items, in one of the send slots.</summary>
+    private async ValueTask SendAsync(Batch<T> pending, CancellationToken cancellationToken)
+    {
+        if (pending.ItemCount == 0)
         {
-            pending?.CompleteAcks();
+            pending.CompleteAcks();
             return;
         }
 
+        await _sendSlots.WaitAsync(CancellationToken.None);
         try
         {
             var max = _config.SendBatchMaxSize;
@@ -128,6 +143,10 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
             // The merged requests' acks live on this batch now, not on the caller's: fail them here.
             pending.FailAcks("internal error");
             throw;
+        }
+        finally
+        {
+            _sendSlots.Release();
         }
     }
 
@@ -159,6 +178,7 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
         while (true)
         {
             TimeSpan wait;
+            Batch<T>? due = null;
             await _lock.WaitAsync(token);
             try
             {
@@ -171,15 +191,19 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
                 if (wait <= TimeSpan.Zero)
                 {
                     _timeoutTriggers.Increment();
-
-                    // Not the stop token: shutdown must not abort a send already under way.
-                    await SendPendingAsync(CancellationToken.None);
-                    return;
+                    due = TakePending();
                 }
             }
             finally
             {
                 _lock.Release();
+            }
+
+            if (due is not null)
+            {
+                // Not the stop token: shutdown must not abort a send already under way.
+                await SendAsync(due, CancellationToken.None);
+                return;
             }
 
             await Task.Delay(wait, token);
@@ -197,15 +221,29 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
         await _timerLoop;
 
         // The lock is held only briefly; the final flush must run even when the budget is spent.
+        Batch<T>? last;
         await _lock.WaitAsync(CancellationToken.None);
-        Volatile.Write(ref _stopped, true);
         try
         {
-            await SendPendingAsync(cancellationToken);
+            Volatile.Write(ref _stopped, true);
+            last = TakePending();
         }
         finally
         {
             _lock.Release();
         }
+
+        if (last is not null)
+        {
+            await SendAsync(last, cancellationToken);
+        }
+
+        // Sends other callers started before the stop finish before this component counts as stopped.
+        for (var i = 0; i < _maxConcurrentSends; i++)
+        {
+            await _sendSlots.WaitAsync(CancellationToken.None);
+        }
+
+        _sendSlots.Release(_maxConcurrentSends);
     }
 }
