@@ -61,6 +61,30 @@ public sealed class BatchProcessorTests
     }
 
     [Test]
+    public async Task A_send_in_progress_does_not_hold_up_new_input_and_shutdown_waits_for_every_send()
+    {
+        var downstream = new GatedConsumer();
+        var processor = new BatchProcessor<ResourceSpans>(TestData.Context("batch"), new BatchConfig { SendBatchSize = 3, Timeout = TimeSpan.FromMinutes(5) }, downstream);
+        await processor.StartAsync(CancellationToken.None);
+
+        var first = processor.ConsumeAsync(TestData.SpanBatch(1, 1, 3), CancellationToken.None).AsTask();
+        await Poll.UntilAsync(() => downstream.Started == 1, TimeSpan.FromSeconds(5), "the size-triggered send reached the exporter");
+
+        // The first send is stuck downstream; new input is still taken at once.
+        await processor.ConsumeAsync(TestData.SpanBatch(1, 1, 1), CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.That(first.IsCompleted, Is.False);
+
+        var shutdown = processor.ShutdownAsync(CancellationToken.None);
+        await Poll.UntilAsync(() => downstream.Started == 2, TimeSpan.FromSeconds(5), "shutdown's final send of the pending span");
+        Assert.That(shutdown.IsCompleted, Is.False, "shutdown waits for the sends under way");
+
+        downstream.Open();
+        await first.WaitAsync(TimeSpan.FromSeconds(5));
+        await shutdown.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.That(downstream.Items, Is.EqualTo(4));
+    }
+
+    [Test]
     public async Task Shutdown_flushes_what_is_pending()
     {
         var sink = new RecordingConsumer<ResourceSpans>();
@@ -136,5 +160,29 @@ public sealed class BatchProcessorTests
 
         public ValueTask ConsumeAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("downstream bug");
+    }
+
+    /// <summary>An exporter stand-in whose sends block until <see cref="Open"/>.</summary>
+    private sealed class GatedConsumer : IConsumer<ResourceSpans>
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _started;
+        private int _items;
+
+        public bool MutatesData => false;
+
+        public int Started => Volatile.Read(ref _started);
+
+        public int Items => Volatile.Read(ref _items);
+
+        public void Open() => _open.TrySetResult();
+
+        public async ValueTask ConsumeAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _started);
+            await _open.Task;
+            Interlocked.Add(ref _items, batch.ItemCount);
+            batch.CompleteAcks();
+        }
     }
 }

@@ -52,6 +52,39 @@ public sealed class MemoryPerTraceTests
         Assert.That(itemsPerTrace, Is.InRange(4_000, 64_000), "the sample is a realistic size");
     }
 
+    [Test]
+    public async Task A_trace_received_as_protobuf_bytes_is_held_as_those_bytes_at_a_fraction_of_the_decoded_cost()
+    {
+        await using var decoded = await MergeHarness.StartAsync(c => c.Wait = TimeSpan.FromMinutes(1));
+        var decodedPerTrace = await BufferedSpansPerTraceAsync(decoded, encode: false);
+        await using var encoded = await MergeHarness.StartAsync(c => c.Wait = TimeSpan.FromMinutes(1));
+        var encodedPerTrace = await BufferedSpansPerTraceAsync(encoded, encode: true);
+
+        await TestContext.Out.WriteLineAsync($"10 buffered spans of a trace: {encodedPerTrace} B held as received bytes, {decodedPerTrace} B held decoded");
+        Assert.That(encoded.Counter("buffered_spans"), Is.EqualTo(Traces * 10));
+        Assert.That(encodedPerTrace, Is.LessThan(decodedPerTrace / 2));
+    }
+
+    /// <summary>Memory per trace of the buffered spans (no events), fed decoded or as an encoded request whose other references are gone.</summary>
+    private static async Task<long> BufferedSpansPerTraceAsync(MergeHarness merge, bool encode)
+    {
+        var before = Measure();
+        for (var i = 0; i < Traces; i++)
+        {
+            var (spans, _) = RealisticTrace();
+            if (encode)
+            {
+                var request = new OpenTelemetry.Proto.Collector.Trace.V1.ExportTraceServiceRequest { ResourceSpans = { spans.Resources } };
+                var bytes = Google.Protobuf.MessageExtensions.ToByteArray(request);
+                spans = Batch<ResourceSpans>.FromEncoded(bytes, spans.ItemCount, bytes.Length, null);
+            }
+
+            await merge.Traces.ConsumeAsync(spans, CancellationToken.None);
+        }
+
+        return (Measure() - before) / Traces;
+    }
+
     private static long Measure()
     {
         GC.Collect();
