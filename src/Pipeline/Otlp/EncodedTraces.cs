@@ -71,43 +71,37 @@ internal sealed class EncodedTraces
     private bool TryReadResource(ReadOnlyMemory<byte> message)
     {
         var index = Resources.Count;
-        ReadOnlyMemory<byte>? resource = null;
-        var schemaUrl = ReadOnlyMemory<byte>.Empty;
         Resources.Add(default);
-        var reader = new FieldReader(message.Span);
-        while (reader.MoveNext())
+        if (!TryReadContainer(message, index, isResource: true, out var resource, out var schemaUrl))
         {
-            if (!reader.IsLengthDelimited)
-            {
-                continue;
-            }
-
-            var payload = message.Slice(reader.Start, reader.Length);
-            switch (reader.Number)
-            {
-                case ContainerHeader when resource is not null:
-                    return false;
-                case ContainerHeader:
-                    resource = payload;
-                    break;
-                case ContainerChildren when !TryReadScope(index, payload):
-                    return false;
-                case ContainerSchemaUrl:
-                    schemaUrl = payload;
-                    break;
-            }
+            return false;
         }
 
         Resources[index] = new EncodedResource(resource, schemaUrl);
-        return !reader.Failed;
+        return true;
     }
 
     private bool TryReadScope(int resourceIndex, ReadOnlyMemory<byte> message)
     {
         var index = Scopes.Count;
-        ReadOnlyMemory<byte>? scope = null;
-        var schemaUrl = ReadOnlyMemory<byte>.Empty;
         Scopes.Add(default);
+        if (!TryReadContainer(message, index, isResource: false, out var scope, out var schemaUrl))
+        {
+            return false;
+        }
+
+        Scopes[index] = new EncodedScope(resourceIndex, scope, schemaUrl);
+        return true;
+    }
+
+    /// <summary>
+    /// A ResourceSpans or a ScopeSpans (the same layout: header message, children, schema url); the
+    /// children (scopes, or spans) are read as entry <paramref name="index"/>'s.
+    /// </summary>
+    private bool TryReadContainer(ReadOnlyMemory<byte> message, int index, bool isResource, out ReadOnlyMemory<byte>? header, out ReadOnlyMemory<byte> schemaUrl)
+    {
+        header = null;
+        schemaUrl = ReadOnlyMemory<byte>.Empty;
         var reader = new FieldReader(message.Span);
         while (reader.MoveNext())
         {
@@ -119,12 +113,12 @@ internal sealed class EncodedTraces
             var payload = message.Slice(reader.Start, reader.Length);
             switch (reader.Number)
             {
-                case ContainerHeader when scope is not null:
+                case ContainerHeader when header is not null:
                     return false;
                 case ContainerHeader:
-                    scope = payload;
+                    header = payload;
                     break;
-                case ContainerChildren when !TryReadSpan(index, payload):
+                case ContainerChildren when !(isResource ? TryReadScope(index, payload) : TryReadSpan(index, payload)):
                     return false;
                 case ContainerSchemaUrl:
                     schemaUrl = payload;
@@ -132,7 +126,6 @@ internal sealed class EncodedTraces
             }
         }
 
-        Scopes[index] = new EncodedScope(resourceIndex, scope, schemaUrl);
         return !reader.Failed;
     }
 
