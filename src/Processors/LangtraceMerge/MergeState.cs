@@ -56,8 +56,10 @@ internal sealed class MergeState : IIntakeSink
         Spans = new SpanSide(_metrics);
         Logs = new LogSide(_metrics);
         _waitTicks = (long)(config.Wait.TotalSeconds * Stopwatch.Frequency);
-        var quarter = config.Wait / 4;
-        _period = quarter < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : quarter;
+        // A tenth of wait: a trace leaves at most 10% late, and a busy buffer flushes in small, even
+        // steps rather than bursts that make huge batches downstream.
+        var tenth = config.Wait / 10;
+        _period = tenth < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : tenth;
         var label = ("processor", id);
         context.Metrics.Gauge("collector_processor_langtrace_merge_buffered_traces", "Traces held in the merge buffer.", () => _buffer.Count, label);
         context.Metrics.Gauge("collector_processor_langtrace_merge_buffered_spans", "Spans held in the merge buffer.", () => _buffer.SpanCount, label);
