@@ -136,13 +136,14 @@ internal sealed class MergeState : IIntakeSink
         }
 
         // Evicted traces and what was not buffered (not an AI item, bad ids, or a closed port) go on;
-        // under the flush gate, so that a port's shutdown waits for them.
-        await _flushGate.WaitAsync(cancellationToken);
+        // under the flush gate, so that a port's shutdown waits for them. Detached traces are other
+        // requests' data, owned by this call alone now: this caller's cancellation must not lose them.
+        await _flushGate.WaitAsync(detached is null ? cancellationToken : CancellationToken.None);
         try
         {
             if (detached is not null)
             {
-                await FlushAsync(detached, cancellationToken);
+                await FlushAsync(detached, CancellationToken.None);
             }
 
             if (batch.ItemCount > 0)
