@@ -18,8 +18,11 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
     private readonly BatchConfig _config;
     private readonly IConsumer<T> _next;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly int _maxConcurrentSends = Environment.ProcessorCount;
-    private readonly SemaphoreSlim _sendSlots;
+    private readonly SemaphoreSlim _sendSlots = new(Environment.ProcessorCount, Environment.ProcessorCount);
+
+    // Batches taken under the lock and not yet handed on; shutdown waits until none is left.
+    private readonly TaskCompletionSource _sendsDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _sendsOutstanding;
     private readonly SemaphoreSlim _firstItem = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Counter _sizeTriggers;
@@ -34,7 +37,6 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
     {
         _config = config;
         _next = next;
-        _sendSlots = new SemaphoreSlim(_maxConcurrentSends, _maxConcurrentSends);
         _logger = context.Logger;
         var labels = new[] { ("processor", context.Id.ToString()), ("pipeline", context.PipelineId) };
         _sizeTriggers = context.Metrics.Counter("collector_processor_batch_batch_send_size_trigger_send_total", "Batches sent because they reached send_batch_size.", labels);
@@ -66,6 +68,7 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
             {
                 // Shutdown flushed while this caller waited for the lock: pass it on below.
                 full = batch;
+                Interlocked.Increment(ref _sendsOutstanding);
             }
             else if (_pending is null)
             {
@@ -106,16 +109,36 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
         }
     }
 
-    /// <summary>The pending batch, now owned by the caller (null when none). Caller holds the lock.</summary>
+    /// <summary>The pending batch, now owned by the caller, who must send it (null when none). Caller holds the lock.</summary>
     private Batch<T>? TakePending()
     {
         var pending = _pending;
         _pending = null;
+        if (pending is not null)
+        {
+            Interlocked.Increment(ref _sendsOutstanding);
+        }
+
         return pending;
     }
 
     /// <summary>Sends <paramref name="pending"/> in pieces of at most send_batch_max_size items, in one of the send slots.</summary>
     private async ValueTask SendAsync(Batch<T> pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendInSlotAsync(pending, cancellationToken);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _sendsOutstanding) == 0 && Volatile.Read(ref _stopped))
+            {
+                _sendsDone.TrySetResult();
+            }
+        }
+    }
+
+    private async ValueTask SendInSlotAsync(Batch<T> pending, CancellationToken cancellationToken)
     {
         if (pending.ItemCount == 0)
         {
@@ -238,12 +261,10 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
             await SendAsync(last, cancellationToken);
         }
 
-        // Sends other callers started before the stop finish before this component counts as stopped.
-        for (var i = 0; i < _maxConcurrentSends; i++)
+        // Batches other callers took before the stop are handed on before this component counts as stopped.
+        if (Volatile.Read(ref _sendsOutstanding) > 0)
         {
-            await _sendSlots.WaitAsync(CancellationToken.None);
+            await _sendsDone.Task;
         }
-
-        _sendSlots.Release(_maxConcurrentSends);
     }
 }

@@ -100,7 +100,7 @@ internal sealed class MergeState : IIntakeSink
         where T : class, IMessage<T>
     {
         var target = side.Ports[port];
-        List<TraceEntry>? detached;
+        bool evicted;
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -121,29 +121,44 @@ internal sealed class MergeState : IIntakeSink
                 }
             }
 
-            detached = TakeDetached();
+            // Traces this intake evicted stay in the detached list until taken under the flush gate,
+            // so that a shutdown or expiry flush in between takes them (and waits for them) instead.
+            evicted = _detached.Count > 0;
         }
         finally
         {
             _gate.Release();
         }
 
-        if (batch.ItemCount == 0 && detached is null)
+        if (batch.ItemCount == 0 && !evicted)
         {
             // Every item is held by the buffer now, which took its own ack holders.
             batch.CompleteAcks();
             return;
         }
 
-        // Evicted traces and what was not buffered (not an AI item, bad ids, or a closed port) go on;
-        // under the flush gate, so that a port's shutdown waits for them. Detached traces are other
-        // requests' data, owned by this call alone now: this caller's cancellation must not lose them.
-        await _flushGate.WaitAsync(detached is null ? cancellationToken : CancellationToken.None);
+        // Evicted traces and what was not buffered (not an AI item, bad ids, or a closed port) go on.
+        // Evicted traces are other requests' data: this caller's cancellation must not lose them.
+        await _flushGate.WaitAsync(evicted ? CancellationToken.None : cancellationToken);
         try
         {
-            if (detached is not null)
+            if (evicted)
             {
-                await FlushAsync(detached, CancellationToken.None);
+                List<TraceEntry>? detached;
+                await _gate.WaitAsync(CancellationToken.None);
+                try
+                {
+                    detached = TakeDetached();
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+
+                if (detached is not null)
+                {
+                    await FlushAsync(detached, CancellationToken.None);
+                }
             }
 
             if (batch.ItemCount > 0)

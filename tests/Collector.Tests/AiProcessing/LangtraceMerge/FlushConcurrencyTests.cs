@@ -85,6 +85,32 @@ public sealed class FlushConcurrencyTests
     }
 
     [Test]
+    public async Task A_shutdown_queued_before_an_evicting_caller_flushes_the_evicted_trace_before_it_returns()
+    {
+        var next = new HoldingConsumer();
+        var (_, merge) = await StartAsync(next);
+        var first = OtelChat(NewTrace(), null);
+        var second = OtelChat(NewTrace(), null);
+        var third = OtelChat(NewTrace(), null);
+        await merge.ConsumeAsync(MergeHarness.SpanBatch(first), CancellationToken.None);
+        var holding = merge.ConsumeAsync(MergeHarness.SpanBatch(second), CancellationToken.None).AsTask();
+        await Poll.UntilAsync(() => next.Entered, Deadline, "the first trace's eviction flush to hold the flush gate");
+
+        // Both calls run synchronously up to their wait for the flush gate: shutdown queues first, then
+        // the third request, whose intake evicts the second trace before it queues.
+        var shutdown = merge.ShutdownAsync(CancellationToken.None);
+        var evicting = merge.ConsumeAsync(MergeHarness.SpanBatch(third), CancellationToken.None).AsTask();
+        next.Release();
+        await shutdown.WaitAsync(Deadline);
+
+        // The evicted second trace was still in the buffer's detached list: shutdown took it along with
+        // the buffered third, in one flush, rather than leaving it to a caller that runs after shutdown.
+        Assert.That(next.SpanIdsPerBatch(), Has.Some.EquivalentTo(new[] { second.SpanId, third.SpanId }));
+        await evicting.WaitAsync(Deadline);
+        Assert.That(next.SpanIds(), Is.EquivalentTo(new[] { first.SpanId, second.SpanId, third.SpanId }));
+    }
+
+    [Test]
     public async Task Traces_of_one_request_flushed_at_different_times_each_get_the_resource_as_received()
     {
         // A processor after langtrace_merge changes the resource it is handed (redaction hashes a blocked key):
@@ -137,6 +163,9 @@ public sealed class FlushConcurrencyTests
         public bool Entered => Volatile.Read(ref _calls) > 0;
 
         public void Release() => _release.TrySetResult();
+
+        public List<List<Google.Protobuf.ByteString>> SpanIdsPerBatch() =>
+            _recorded.Batches.Select(b => b.Resources.SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans).Select(s => s.SpanId).ToList()).ToList();
 
         public List<Google.Protobuf.ByteString> SpanIds() =>
             _recorded.Batches.SelectMany(b => b.Resources).SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans).Select(s => s.SpanId).ToList();
