@@ -61,6 +61,7 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
         }
 
         Batch<T>? full = null;
+        var sendToken = cancellationToken;
         await _lock.WaitAsync(cancellationToken);
         try
         {
@@ -96,6 +97,9 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
             {
                 _sizeTriggers.Increment();
                 full = TakePending();
+
+                // The full batch carries other requests' items: this caller's cancellation must not fail them.
+                sendToken = CancellationToken.None;
             }
         }
         finally
@@ -105,7 +109,7 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
 
         if (full is not null)
         {
-            await SendAsync(full, cancellationToken);
+            await SendAsync(full, sendToken);
         }
     }
 

@@ -85,6 +85,29 @@ public sealed class BatchProcessorTests
     }
 
     [Test]
+    public async Task The_caller_that_fills_a_batch_going_away_does_not_fail_the_other_requests_in_it()
+    {
+        var downstream = new GatedConsumer();
+        var processor = new BatchProcessor<ResourceSpans>(TestData.Context("batch"), new BatchConfig { SendBatchSize = 2, Timeout = TimeSpan.FromMinutes(5) }, downstream);
+        await processor.StartAsync(CancellationToken.None);
+        var earlier = TestData.SpanBatch(1, 1, 1);
+        var ack = new DeliveryAck();
+        earlier.Acks = [ack];
+        await processor.ConsumeAsync(earlier, CancellationToken.None);
+
+        using var cancel = new CancellationTokenSource();
+        var filling = processor.ConsumeAsync(TestData.SpanBatch(1, 1, 1), cancel.Token).AsTask();
+        await Poll.UntilAsync(() => downstream.Started == 1, TimeSpan.FromSeconds(5), "the size-triggered send reached the exporter");
+        await cancel.CancelAsync();
+        downstream.Open();
+        await filling.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.That(await ack.Task.WaitAsync(TimeSpan.FromSeconds(5)), Is.Null, "the earlier request was delivered, not failed");
+        Assert.That(downstream.Items, Is.EqualTo(2));
+        await processor.ShutdownAsync(CancellationToken.None);
+    }
+
+    [Test]
     public async Task Shutdown_flushes_what_is_pending()
     {
         var sink = new RecordingConsumer<ResourceSpans>();
@@ -179,8 +202,9 @@ public sealed class BatchProcessorTests
 
         public async ValueTask ConsumeAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken)
         {
+            // Honours the caller's token while held, as an exporter waiting for room would.
             Interlocked.Increment(ref _started);
-            await _open.Task;
+            await _open.Task.WaitAsync(cancellationToken);
             Interlocked.Add(ref _items, batch.ItemCount);
             batch.CompleteAcks();
         }
