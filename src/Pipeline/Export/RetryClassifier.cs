@@ -86,9 +86,17 @@ internal static class RetryClassifier
     /// <summary>A send that threw: gRPC statuses per the table above, transport failures retryable, anything else permanent.</summary>
     public static ExportResult FromException(Exception exception) => exception switch
     {
+        // grpc-dotnet reports a call that never got a response because the connection failed with a
+        // non-IO cause (a refused TLS handshake) as INTERNAL; like any transport failure it is retryable.
+        RpcException { Status.DebugException: HttpRequestException } rpc => ExportResult.Retryable($"gRPC {rpc.StatusCode}: {rpc.Status.Detail}"),
         RpcException rpc => FromGrpcStatus(rpc.StatusCode, rpc.Status.Detail, rpc.Trailers),
         HttpRequestException or IOException or SocketException or TimeoutException or OperationCanceledException
-            => ExportResult.Retryable($"{exception.GetType().Name}: {exception.Message}"),
-        _ => ExportResult.Permanent($"{exception.GetType().Name}: {exception.Message}"),
+            => ExportResult.Retryable(Describe(exception)),
+        _ => ExportResult.Permanent(Describe(exception)),
     };
+
+    /// <summary>With the inner exception: "The SSL connection could not be established, see inner exception" alone hides the cause.</summary>
+    private static string Describe(Exception exception) => exception.InnerException is { } inner
+        ? $"{exception.GetType().Name}: {exception.Message} {inner.GetType().Name}: {inner.Message}"
+        : $"{exception.GetType().Name}: {exception.Message}";
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
 using Collector.Pipeline;
 using Collector.Pipeline.Configuration;
 using Google.Protobuf;
@@ -34,9 +35,11 @@ public abstract class ExporterTestBase
         _backends.Clear();
     }
 
-    internal async Task<GrpcTestBackend> GrpcBackendAsync() => Track(await GrpcTestBackend.StartAsync());
+    /// <summary>With <paramref name="certificate"/> the backend serves HTTPS.</summary>
+    internal async Task<GrpcTestBackend> GrpcBackendAsync(X509Certificate2? certificate = null) => Track(await GrpcTestBackend.StartAsync(certificate));
 
-    internal async Task<HttpTestBackend> HttpBackendAsync() => Track(await HttpTestBackend.StartAsync());
+    /// <summary>With <paramref name="certificate"/> the backend serves HTTPS.</summary>
+    internal async Task<HttpTestBackend> HttpBackendAsync(X509Certificate2? certificate = null) => Track(await HttpTestBackend.StartAsync(certificate: certificate));
 
     internal async Task<IExporter<T>> StartExporterAsync<T>(IExporterFactory factory, ComponentConfig config)
         where T : class, IMessage<T>

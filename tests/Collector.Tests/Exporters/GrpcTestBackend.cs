@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -34,14 +35,23 @@ internal sealed class GrpcTestBackend : IAsyncDisposable
     /// <summary>Answer every success with partial_success rejecting this many items.</summary>
     public long PartialRejected { get; set; }
 
+    /// <summary>host:port; with a certificate the exporter needs https:// in front of it.</summary>
     public string Endpoint { get; private set; } = string.Empty;
 
-    public static async Task<GrpcTestBackend> StartAsync()
+    /// <summary>With <paramref name="certificate"/> the backend serves HTTPS (h2 negotiated by ALPN).</summary>
+    public static async Task<GrpcTestBackend> StartAsync(X509Certificate2? certificate = null)
     {
         var backend = new GrpcTestBackend();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o =>
+        {
+            o.Protocols = HttpProtocols.Http2;
+            if (certificate is not null)
+            {
+                o.UseHttps(certificate);
+            }
+        }));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(backend);
         var app = builder.Build();

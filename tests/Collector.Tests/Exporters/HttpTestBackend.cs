@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Collector.Pipeline.Otlp;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
@@ -38,13 +39,22 @@ internal sealed class HttpTestBackend : IAsyncDisposable
 
     public string BaseUrl { get; private set; } = string.Empty;
 
-    /// <summary>Port 0 picks a free one; a fixed port lets a test bring a backend up where an exporter already points.</summary>
-    public static async Task<HttpTestBackend> StartAsync(int port = 0)
+    /// <summary>
+    /// Port 0 picks a free one; a fixed port lets a test bring a backend up where an exporter already points.
+    /// With <paramref name="certificate"/> the backend serves HTTPS and <see cref="BaseUrl"/> starts with https://.
+    /// </summary>
+    public static async Task<HttpTestBackend> StartAsync(int port = 0, X509Certificate2? certificate = null)
     {
         var backend = new HttpTestBackend();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o =>
+        {
+            if (certificate is not null)
+            {
+                o.UseHttps(certificate);
+            }
+        }));
         var app = builder.Build();
         app.MapPost("/{**path}", backend.HandleAsync);
         await app.StartAsync();

@@ -90,4 +90,23 @@ public sealed class RetryClassifierTests
         Assert.That(RetryClassifier.FromException(new System.Net.Sockets.SocketException(111)).Outcome, Is.EqualTo(ExportOutcome.Retryable));
         Assert.That(RetryClassifier.FromException(new InvalidOperationException("bug")).Outcome, Is.EqualTo(ExportOutcome.Permanent));
     }
+
+    [Test]
+    public void Grpc_internal_from_a_failed_connection_is_retryable_but_from_the_server_permanent()
+    {
+        var handshake = new HttpRequestException("The SSL connection could not be established", new System.Security.Authentication.AuthenticationException("untrusted root"));
+        var transport = RetryClassifier.FromException(new RpcException(new Status(StatusCode.Internal, "Error starting gRPC call", handshake)));
+        var server = RetryClassifier.FromException(new RpcException(new Status(StatusCode.Internal, "server bug")));
+
+        Assert.That(transport.Outcome, Is.EqualTo(ExportOutcome.Retryable));
+        Assert.That(server.Outcome, Is.EqualTo(ExportOutcome.Permanent));
+    }
+
+    [Test]
+    public void Transport_error_text_keeps_the_inner_cause()
+    {
+        var result = RetryClassifier.FromException(new HttpRequestException("The SSL connection could not be established, see inner exception.", new System.Security.Authentication.AuthenticationException("untrusted root")));
+
+        Assert.That(result.Error, Does.Contain("AuthenticationException: untrusted root"));
+    }
 }
