@@ -42,7 +42,7 @@ internal sealed class EncodedTraces
         for (var i = 0; i < segments.Count; i++)
         {
             var segment = segments[i];
-            var reader = new FieldReader(segment.Span);
+            var reader = new ProtoFieldReader(segment.Span);
             while (reader.MoveNext())
             {
                 if (reader.Number == RequestResourceSpans && reader.IsLengthDelimited && !TryReadResource(segment.Slice(reader.Start, reader.Length)))
@@ -102,7 +102,7 @@ internal sealed class EncodedTraces
     {
         header = null;
         schemaUrl = ReadOnlyMemory<byte>.Empty;
-        var reader = new FieldReader(message.Span);
+        var reader = new ProtoFieldReader(message.Span);
         while (reader.MoveNext())
         {
             if (!reader.IsLengthDelimited)
@@ -134,7 +134,7 @@ internal sealed class EncodedTraces
         // The parser keeps the last occurrence of a field, so do we.
         var traceId = ReadOnlyMemory<byte>.Empty;
         var spanId = ReadOnlyMemory<byte>.Empty;
-        var reader = new FieldReader(message.Span);
+        var reader = new ProtoFieldReader(message.Span);
         while (reader.MoveNext())
         {
             if (reader.IsLengthDelimited && reader.Number is SpanTraceId or SpanSpanId)
@@ -153,67 +153,5 @@ internal sealed class EncodedTraces
 
         Spans.Add(new EncodedSpan(scopeIndex, message, traceId, spanId));
         return !reader.Failed;
-    }
-
-    /// <summary>The top-level fields of one message: number, wire type and, when length-delimited, the payload's range.</summary>
-    private ref struct FieldReader(ReadOnlySpan<byte> data)
-    {
-        private readonly ReadOnlySpan<byte> _data = data;
-        private int _pos;
-
-        public int Number { get; private set; }
-
-        public bool IsLengthDelimited { get; private set; }
-
-        public int Start { get; private set; }
-
-        public int Length { get; private set; }
-
-        public bool Failed { get; private set; }
-
-        public bool MoveNext()
-        {
-            if (_pos >= _data.Length)
-            {
-                return false;
-            }
-
-            if (!OtlpWireScanner.TryReadVarint(_data, ref _pos, out var tag) || tag > uint.MaxValue || (tag >> 3) == 0)
-            {
-                return Fail();
-            }
-
-            Number = (int)(tag >> 3);
-            IsLengthDelimited = false;
-            switch ((int)(tag & 7))
-            {
-                case 0:
-                    return OtlpWireScanner.TryReadVarint(_data, ref _pos, out _) || Fail();
-                case 1:
-                    return (_pos += 8) <= _data.Length || Fail();
-                case 5:
-                    return (_pos += 4) <= _data.Length || Fail();
-                case 2:
-                    if (!OtlpWireScanner.TryReadVarint(_data, ref _pos, out var length) || length > (ulong)(_data.Length - _pos))
-                    {
-                        return Fail();
-                    }
-
-                    IsLengthDelimited = true;
-                    Start = _pos;
-                    Length = (int)length;
-                    _pos += Length;
-                    return true;
-                default:
-                    // Groups are not used by OTLP; 6 and 7 are invalid.
-                    return Fail();
-            }
-        }
-
-        private bool Fail()
-        {
-            Failed = true;
-            return false;
-        }
     }
 }

@@ -107,33 +107,16 @@ internal sealed class ProtoBuffer : IDisposable
     /// </summary>
     public void RemoveField(int start, int number)
     {
-        var read = start;
+        // Records only move towards the start, behind the reader, so reading and compacting one buffer is safe.
+        var reader = new ProtoFieldReader(_buffer.AsSpan(start, Position - start));
         var write = start;
-        while (read < Position)
+        while (reader.MoveNext())
         {
-            var recordStart = read;
-            var tag = ReadVarint(ref read);
-            switch ((int)(tag & 7))
+            if (reader.Number != number)
             {
-                case 0:
-                    ReadVarint(ref read);
-                    break;
-                case 1:
-                    read += 8;
-                    break;
-                case 5:
-                    read += 4;
-                    break;
-                default:
-                    var length = (int)ReadVarint(ref read);
-                    read += length;
-                    break;
-            }
-
-            if ((int)(tag >> 3) != number)
-            {
-                _buffer.AsSpan(recordStart, read - recordStart).CopyTo(_buffer.AsSpan(write));
-                write += read - recordStart;
+                var length = reader.RecordEnd - reader.RecordStart;
+                _buffer.AsSpan(start + reader.RecordStart, length).CopyTo(_buffer.AsSpan(write));
+                write += length;
             }
         }
 
@@ -174,20 +157,6 @@ internal sealed class ProtoBuffer : IDisposable
     }
 
     private static int VarintSize(uint value) => value < 1u << 7 ? 1 : value < 1u << 14 ? 2 : value < 1u << 21 ? 3 : value < 1u << 28 ? 4 : 5;
-
-    private ulong ReadVarint(ref int pos)
-    {
-        ulong value = 0;
-        for (var shift = 0; ; shift += 7)
-        {
-            var b = _buffer[pos++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return value;
-            }
-        }
-    }
 
     private void Ensure(int count)
     {

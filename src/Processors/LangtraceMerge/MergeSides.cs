@@ -192,6 +192,7 @@ internal sealed class SpanSide(MergeMetrics metrics) : HierarchySide<ResourceSpa
 {
     // Scratch for encoded intake; used only under the state's gate.
     private readonly EncodedTraces _outline = new();
+    private readonly List<TraceKey> _traces = [];
 
     public override bool IsLogs => false;
 
@@ -253,21 +254,24 @@ internal sealed class SpanSide(MergeMetrics metrics) : HierarchySide<ResourceSpa
             }
 
             var spans = _outline.Spans;
+            _traces.Clear();
             foreach (var span in spans)
             {
-                if (Ids.Span(span.SpanId.Span) == 0 || !Ids.TryTrace(span.TraceId.Span, out _))
+                if (Ids.Span(span.SpanId.Span) == 0 || !Ids.TryTrace(span.TraceId.Span, out var trace))
                 {
                     return false;
                 }
+
+                _traces.Add(trace);
             }
 
             var resources = new ResourceOrigin?[_outline.Resources.Count];
             var scopes = new ScopeOrigin?[_outline.Scopes.Count];
-            foreach (var span in spans)
+            for (var i = 0; i < spans.Count; i++)
             {
+                var span = spans[i];
                 var origin = scopes[span.Scope] ??= NewScopeOrigin(_outline.Scopes[span.Scope], resources, port);
-                Ids.TryTrace(span.TraceId.Span, out var trace);
-                var entry = sink.EntryFor(trace);
+                var entry = sink.EntryFor(_traces[i]);
                 (entry.Spans ??= []).Add(new BufferedSpan(span.Bytes, origin));
                 sink.Added(entry, isEvent: false);
             }
