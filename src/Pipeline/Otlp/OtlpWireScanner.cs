@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.Unicode;
 using Google.Protobuf.Reflection;
 using OpenTelemetry.Proto.Collector.Logs.V1;
@@ -55,6 +57,7 @@ internal static class OtlpWireScanner
         // Item ids: the parser keeps the last occurrence of a field, so do we.
         int traceId = 0, spanId = 0, parentId = 0;
         var oneofMember = 0;
+        var fields = node.Fields;
         var pos = 0;
         while (pos < data.Length)
         {
@@ -76,61 +79,75 @@ internal static class OtlpWireScanner
                 return false;
             }
 
-            var field = number < node.Fields.Length ? node.Fields[number] : null;
-            var known = field is not null && field.Accepts(wire);
-            switch (wire)
+            var field = (uint)number < (uint)fields.Length ? fields[number] : null;
+            if (wire != 2)
             {
-                case 0:
-                    if (!TryReadVarint(data, ref pos, out _))
-                    {
-                        return false;
-                    }
-
-                    break;
-                case 1:
-                    if ((pos += 8) > data.Length)
-                    {
-                        return false;
-                    }
-
-                    break;
-                case 5:
-                    if ((pos += 4) > data.Length)
-                    {
-                        return false;
-                    }
-
-                    break;
-                case 2:
-                    ulong length = pos < data.Length ? data[pos] : 0x80UL;
-                    if (length < 0x80)
-                    {
-                        pos++;
-                    }
-                    else if (!TryReadVarint(data, ref pos, out length))
-                    {
-                        return false;
-                    }
-
-                    if (length > (ulong)(data.Length - pos))
-                    {
-                        return false;
-                    }
-
-                    var payload = data.Slice(pos, (int)length);
-                    pos += (int)length;
-                    if (known && !ScanLengthDelimited(field!, payload, depth, ref items, ref traceId, ref spanId, ref parentId))
-                    {
-                        return false;
-                    }
-
-                    break;
-                default:
-                    // Groups (3, 4) are not used by OTLP; 6 and 7 are invalid.
+                if (!TrySkipScalar(data, ref pos, wire))
+                {
                     return false;
+                }
+            }
+            else
+            {
+                ulong length = pos < data.Length ? data[pos] : 0x80UL;
+                if (length < 0x80)
+                {
+                    pos++;
+                }
+                else if (!TryReadVarint(data, ref pos, out length))
+                {
+                    return false;
+                }
+
+                if (length > (ulong)(data.Length - pos))
+                {
+                    return false;
+                }
+
+                var payload = data.Slice(pos, (int)length);
+                pos += (int)length;
+                if (field is not null && field.Accepts(2))
+                {
+                    // Strings, ids and sub-messages are nearly every field: handled here, without a call.
+                    switch (field.Content)
+                    {
+                        case Content.Message:
+                            if (!ScanMessage(field.Message!, payload, depth + 1, ref items))
+                            {
+                                return false;
+                            }
+
+                            break;
+                        case Content.String:
+                            if (!IsValidUtf8(payload))
+                            {
+                                return false;
+                            }
+
+                            break;
+                        case Content.TraceId:
+                            traceId = payload.Length;
+                            break;
+                        case Content.SpanId:
+                            spanId = payload.Length;
+                            break;
+                        case Content.ParentId:
+                            parentId = payload.Length;
+                            break;
+                        case Content.Bytes:
+                            break;
+                        default:
+                            if (!ScanPacked(field.Type, payload))
+                            {
+                                return false;
+                            }
+
+                            break;
+                    }
+                }
             }
 
-            if (known && field!.InOneof)
+            if (field is not null && field.InOneof && field.Accepts(wire))
             {
                 if (oneofMember != 0 && oneofMember != number)
                 {
@@ -143,11 +160,27 @@ internal static class OtlpWireScanner
 
         return node.Kind switch
         {
+            ItemKind.None => true,
             ItemKind.Span => Count(ref items) && traceId == 16 && spanId == 8 && parentId is 0 or 8,
             ItemKind.LogRecord => Count(ref items) && traceId is 0 or 16 && spanId is 0 or 8,
-            ItemKind.DataPoint => Count(ref items),
-            _ => true,
+            _ => Count(ref items),
         };
+    }
+
+    /// <summary>Steps over a varint, fixed64 or fixed32 value; groups (3, 4) are not used by OTLP, 6 and 7 are invalid.</summary>
+    private static bool TrySkipScalar(ReadOnlySpan<byte> data, ref int pos, int wire)
+    {
+        switch (wire)
+        {
+            case 0:
+                return TryReadVarint(data, ref pos, out _);
+            case 1:
+                return (pos += 8) <= data.Length;
+            case 5:
+                return (pos += 4) <= data.Length;
+            default:
+                return false;
+        }
     }
 
     private static bool Count(ref int items)
@@ -156,32 +189,34 @@ internal static class OtlpWireScanner
         return true;
     }
 
-    private static bool ScanLengthDelimited(Field field, ReadOnlySpan<byte> payload, int depth, ref int items, ref int traceId, ref int spanId, ref int parentId)
+    /// <summary>
+    /// UTF-8 check with a fast path for the short ASCII strings that are most keys and values: one
+    /// OR over 8-byte words instead of a call into the vectorised validator.
+    /// </summary>
+    private static bool IsValidUtf8(ReadOnlySpan<byte> text)
     {
-        switch (field.Type)
+        if (text.Length <= 32)
         {
-            case FieldType.Message:
-                return ScanMessage(field.Message!, payload, depth + 1, ref items);
-            case FieldType.String:
-                return Utf8.IsValid(payload);
-            case FieldType.Bytes:
-                switch (field.Id)
-                {
-                    case IdField.Trace:
-                        traceId = payload.Length;
-                        break;
-                    case IdField.Span:
-                        spanId = payload.Length;
-                        break;
-                    case IdField.Parent:
-                        parentId = payload.Length;
-                        break;
-                }
+            ref var start = ref MemoryMarshal.GetReference(text);
+            ulong bits = 0;
+            var i = 0;
+            for (; i + 8 <= text.Length; i += 8)
+            {
+                bits |= Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i));
+            }
 
+            for (; i < text.Length; i++)
+            {
+                bits |= Unsafe.Add(ref start, i);
+            }
+
+            if ((bits & 0x8080808080808080UL) == 0)
+            {
                 return true;
-            default:
-                return ScanPacked(field.Type, payload);
+            }
         }
+
+        return Utf8.IsValid(text);
     }
 
     /// <summary>A packed repeated scalar: whole varints or whole fixed-size values only.</summary>
@@ -223,12 +258,17 @@ internal static class OtlpWireScanner
         return false;
     }
 
-    private enum IdField
+    /// <summary>What a length-delimited field holds, as far as the scan is concerned.</summary>
+    private enum Content
     {
-        None,
-        Trace,
-        Span,
-        Parent,
+        /// <summary>A packed repeated scalar.</summary>
+        Packed,
+        Message,
+        String,
+        Bytes,
+        TraceId,
+        SpanId,
+        ParentId,
     }
 
     private sealed class Field
@@ -240,7 +280,7 @@ internal static class OtlpWireScanner
         /// <summary>Member of the message's one real oneof (proto3 `optional` fields' synthetic oneofs hold one field and cannot conflict).</summary>
         public bool InOneof { get; init; }
 
-        public IdField Id { get; init; }
+        public Content Content { get; init; }
 
         /// <summary>Bit w is set when the parser reads wire type w as this field (otherwise it keeps it as an unknown field).</summary>
         public required int AcceptedWires { get; init; }
@@ -311,7 +351,7 @@ internal static class OtlpWireScanner
                     Type = f.FieldType,
                     AcceptedWires = Field.AcceptedWireMask(f.FieldType, f.IsRepeated),
                     InOneof = f.ContainingOneof is { IsSynthetic: false },
-                    Id = node.Kind is ItemKind.Span or ItemKind.LogRecord ? IdOf(f.Name) : IdField.None,
+                    Content = ContentOf(f, node.Kind),
                 };
             }
 
@@ -345,12 +385,19 @@ internal static class OtlpWireScanner
                 : ItemKind.None;
         }
 
-        private static IdField IdOf(string name) => name switch
+        private static Content ContentOf(FieldDescriptor field, ItemKind kind) => field.FieldType switch
         {
-            "trace_id" => IdField.Trace,
-            "span_id" => IdField.Span,
-            "parent_span_id" => IdField.Parent,
-            _ => IdField.None,
+            FieldType.Message => Content.Message,
+            FieldType.String => Content.String,
+            FieldType.Bytes when kind is ItemKind.Span or ItemKind.LogRecord => field.Name switch
+            {
+                "trace_id" => Content.TraceId,
+                "span_id" => Content.SpanId,
+                "parent_span_id" => Content.ParentId,
+                _ => Content.Bytes,
+            },
+            FieldType.Bytes => Content.Bytes,
+            _ => Content.Packed,
         };
     }
 }

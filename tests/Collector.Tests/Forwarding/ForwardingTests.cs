@@ -86,6 +86,51 @@ public sealed class ForwardingTests
     }
 
     [Test]
+    public void Scanner_utf8_check_agrees_with_the_parser_at_every_length_and_position()
+    {
+        // The scanner checks short strings word by word before the full validator: a non-ASCII or
+        // invalid byte must be caught wherever it sits, in whole words and in the tail.
+        static byte[] Request(byte[] key)
+        {
+            var keyValue = Concat(LengthDelimited(1, key), LengthDelimited(2, LengthDelimited(1, "v"u8.ToArray())));
+            var span = Concat(LengthDelimited(1, new byte[16]), LengthDelimited(2, new byte[8]), LengthDelimited(9, keyValue));
+            return LengthDelimited(1, LengthDelimited(2, LengthDelimited(2, span)));
+        }
+
+        var checkedCount = 0;
+        for (var length = 1; length <= 40; length++)
+        {
+            for (var at = 0; at < length; at++)
+            {
+                foreach (var inserted in new byte[][] { [0xFF], [0x80], [0xC3, 0xA9], [0xC3] })
+                {
+                    var key = new byte[length];
+                    key.AsSpan().Fill((byte)'k');
+                    var n = Math.Min(inserted.Length, length - at);
+                    inserted.AsSpan(0, n).CopyTo(key.AsSpan(at));
+                    var bytes = Request(key);
+                    bool parsed;
+                    try
+                    {
+                        ExportTraceServiceRequest.Parser.ParseFrom(bytes);
+                        parsed = true;
+                    }
+                    catch (InvalidProtocolBufferException)
+                    {
+                        parsed = false;
+                    }
+
+                    Assert.That(OtlpWireScanner.TryScan(Signal.Traces, bytes, out _), Is.EqualTo(parsed), $"key {Convert.ToHexString(key)}");
+                    Assert.That(parsed, Is.EqualTo(System.Text.Unicode.Utf8.IsValid(key)), $"parser vs UTF-8 for {Convert.ToHexString(key)}");
+                    checkedCount++;
+                }
+            }
+        }
+
+        Assert.That(checkedCount, Is.EqualTo(4 * 40 * 41 / 2));
+    }
+
+    [Test]
     public void Scanner_acceptance_of_mutated_requests_implies_the_parser_reads_the_same_items_and_valid_ids()
     {
         var random = new Random(12345);
