@@ -115,7 +115,8 @@ public sealed class Batch<T>
             return whole.Array;
         }
 
-        var bytes = new byte[LengthOf(segments)];
+        // Uninitialised: the segments fill every byte.
+        var bytes = GC.AllocateUninitializedArray<byte>(LengthOf(segments));
         var at = 0;
         for (var i = 0; i < segments.Count; i++)
         {

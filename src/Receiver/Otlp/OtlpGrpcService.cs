@@ -77,7 +77,9 @@ internal sealed class OtlpGrpcMethodProvider(
         {
             // A well-formed request with valid ids is forwarded as received; anything else is decoded
             // (which reports the error or drops the invalid items as before).
-            var bytes = payload.ToArray();
+            // Uninitialised: every byte is overwritten, and zeroing a large-object-heap request costs a pass over it.
+            var bytes = GC.AllocateUninitializedArray<byte>(checked((int)payload.Length));
+            payload.CopyTo(bytes);
             return OtlpWireScanner.TryScan(ops.Signal, bytes, out var items)
                 ? new GrpcExportRequest<T>(null, bytes, items, bytes.Length)
                 : new GrpcExportRequest<T>(ops.ParseRequest(bytes), null, 0, bytes.Length);

@@ -140,7 +140,8 @@ internal sealed class OtlpHttpHandler
             if (format == BodyFormat.Protobuf && Pipeline.Otlp.OtlpWireScanner.TryScan(SignalOps<T>.Instance.Signal, bytes.Span, out scannedItems))
             {
                 // Well formed with valid ids: forwarded as bytes, as over gRPC (an owned copy: the read buffer is pooled).
-                encoded = bytes.Span.ToArray();
+                encoded = GC.AllocateUninitializedArray<byte>(bytes.Length);
+                bytes.Span.CopyTo(encoded);
             }
             else
             {
