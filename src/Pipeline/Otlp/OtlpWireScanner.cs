@@ -160,10 +160,10 @@ internal static class OtlpWireScanner
 
         return node.Kind switch
         {
-            ItemKind.None => true,
             ItemKind.Span => Count(ref items) && traceId == 16 && spanId == 8 && parentId is 0 or 8,
             ItemKind.LogRecord => Count(ref items) && traceId is 0 or 16 && spanId is 0 or 8,
-            _ => Count(ref items),
+            ItemKind.DataPoint => Count(ref items),
+            _ => true,
         };
     }
 

@@ -97,6 +97,7 @@ public sealed class ForwardingTests
             return LengthDelimited(1, LengthDelimited(2, LengthDelimited(2, span)));
         }
 
+        Assert.That(OtlpWireScanner.TryScan(Signal.Traces, Request([]), out _), Is.True, "empty key");
         var checkedCount = 0;
         for (var length = 1; length <= 40; length++)
         {
