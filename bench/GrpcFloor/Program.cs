@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using Collector.Exporters.Shared;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -11,8 +12,9 @@ using Microsoft.Extensions.Logging;
 
 // The cost floor of the required stack (Kestrel + Grpc.AspNetCore in, Grpc.Net.Client out) for the
 // testbed pipeline: trace Export calls are answered at once and their bytes forwarded to the sink
-// in batches as the collector's batch processor would make them (requests concatenated: protobuf
-// repeated fields concatenate), with no validation, retry or pipeline. The load generator runs it in
+// in batches as the collector's batch processor would make them, sent as the otlp exporter sends
+// (the requests' bytes back to back: protobuf repeated fields concatenate), with no validation,
+// retry or pipeline. The load generator runs it in
 // place of the collector (--collector), which shows how much of the collector's CPU the stack itself
 // costs on this machine. FLOOR_MODE=drop answers without forwarding (the receive side alone; the
 // load generator then reports every span lost).
@@ -33,7 +35,7 @@ if (forward)
         HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
         MaxSendMessageSize = null,
     });
-    forwarder = new Forwarder(channel.CreateCallInvoker());
+    forwarder = new Forwarder(OtlpSignal<OpenTelemetry.Proto.Trace.V1.ResourceSpans>.Instance.CreateGrpcExport(channel.CreateCallInvoker()));
 }
 
 builder.Services.AddSingleton<IServiceMethodProvider<FloorService>>(new FloorMethods(forwarder));
@@ -75,15 +77,15 @@ internal sealed class FloorMethods(Forwarder? forwarder) : IServiceMethodProvide
 /// Sends every 11 requests (1,100 testbed spans: the batch processor's default send_batch_size of
 /// 1024 is reached at the same request) as one call, and whatever waits once a second (its timeout).
 /// </summary>
-internal sealed class Forwarder(CallInvoker sink)
+internal sealed class Forwarder(Func<IReadOnlyList<ReadOnlyMemory<byte>>, CallOptions, Task<PartialSuccess>> export)
 {
     private const int RequestsPerBatch = 11;
     private readonly Lock _gate = new();
-    private List<byte[]> _pending = [];
+    private List<ReadOnlyMemory<byte>> _pending = [];
 
     public void Add(byte[] request)
     {
-        List<byte[]>? full = null;
+        List<ReadOnlyMemory<byte>>? full = null;
         lock (_gate)
         {
             _pending.Add(request);
@@ -107,7 +109,7 @@ internal sealed class Forwarder(CallInvoker sink)
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
-                List<byte[]> waiting;
+                List<ReadOnlyMemory<byte>> waiting;
                 lock (_gate)
                 {
                     waiting = _pending;
@@ -125,25 +127,11 @@ internal sealed class Forwarder(CallInvoker sink)
         }
     }
 
-    private async Task SendAsync(List<byte[]> requests)
+    private async Task SendAsync(List<ReadOnlyMemory<byte>> requests)
     {
-        var length = 0;
-        foreach (var request in requests)
-        {
-            length += request.Length;
-        }
-
-        var batch = GC.AllocateUninitializedArray<byte>(length);
-        var at = 0;
-        foreach (var request in requests)
-        {
-            request.CopyTo(batch, at);
-            at += request.Length;
-        }
-
         try
         {
-            await sink.AsyncUnaryCall(Floor.Export, null, default, batch).ConfigureAwait(false);
+            await export(requests, default).ConfigureAwait(false);
         }
         catch (RpcException)
         {

@@ -168,7 +168,7 @@ internal static class OtlpWireScanner
     }
 
     /// <summary>Steps over a varint, fixed64 or fixed32 value; groups (3, 4) are not used by OTLP, 6 and 7 are invalid.</summary>
-    private static bool TrySkipScalar(ReadOnlySpan<byte> data, ref int pos, int wire)
+    internal static bool TrySkipScalar(ReadOnlySpan<byte> data, ref int pos, int wire)
     {
         switch (wire)
         {

@@ -40,30 +40,22 @@ internal ref struct ProtoFieldReader(ReadOnlySpan<byte> data)
         }
 
         Number = (int)(tag >> 3);
-        IsLengthDelimited = false;
-        switch ((int)(tag & 7))
+        var wire = (int)(tag & 7);
+        IsLengthDelimited = wire == 2;
+        if (!IsLengthDelimited)
         {
-            case 0:
-                return OtlpWireScanner.TryReadVarint(_data, ref _pos, out _) || Fail();
-            case 1:
-                return (_pos += 8) <= _data.Length || Fail();
-            case 5:
-                return (_pos += 4) <= _data.Length || Fail();
-            case 2:
-                if (!OtlpWireScanner.TryReadVarint(_data, ref _pos, out var length) || length > (ulong)(_data.Length - _pos))
-                {
-                    return Fail();
-                }
-
-                IsLengthDelimited = true;
-                Start = _pos;
-                Length = (int)length;
-                _pos += Length;
-                return true;
-            default:
-                // Groups are not used by OTLP; 6 and 7 are invalid.
-                return Fail();
+            return OtlpWireScanner.TrySkipScalar(_data, ref _pos, wire) || Fail();
         }
+
+        if (!OtlpWireScanner.TryReadVarint(_data, ref _pos, out var length) || length > (ulong)(_data.Length - _pos))
+        {
+            return Fail();
+        }
+
+        Start = _pos;
+        Length = (int)length;
+        _pos += Length;
+        return true;
     }
 
     private bool Fail()

@@ -58,26 +58,14 @@ public sealed class ExporterTlsTests : ExporterTestBase
     [TestCase(Http)]
     public async Task Ca_file_of_the_issuing_ca_delivers(string exporter)
     {
-        var (sink, received) = await StartAsync(exporter, new TlsClientConfig { CaFile = _caFile }, _server);
-
-        await sink.ConsumeAsync(ExporterTestKit.Spans(SpanCount, "tls"), CancellationToken.None);
-
-        await Poll.UntilAsync(() => Kit.Sent() == SpanCount, Deadline, "delivery over TLS");
-        Assert.That(received(), Is.EqualTo(new[] { "tls-0", "tls-1" }));
+        await AssertDeliversAsync(exporter, new TlsClientConfig { CaFile = _caFile }, "delivery over TLS");
         Assert.That(Kit.Retries, Is.Zero);
     }
 
     [TestCase(Grpc)]
     [TestCase(Http)]
-    public async Task Insecure_skip_verify_delivers_to_an_untrusted_server(string exporter)
-    {
-        var (sink, received) = await StartAsync(exporter, new TlsClientConfig { InsecureSkipVerify = true }, _server);
-
-        await sink.ConsumeAsync(ExporterTestKit.Spans(SpanCount, "tls"), CancellationToken.None);
-
-        await Poll.UntilAsync(() => Kit.Sent() == SpanCount, Deadline, "delivery with verification off");
-        Assert.That(received(), Is.EqualTo(new[] { "tls-0", "tls-1" }));
-    }
+    public async Task Insecure_skip_verify_delivers_to_an_untrusted_server(string exporter) =>
+        await AssertDeliversAsync(exporter, new TlsClientConfig { InsecureSkipVerify = true }, "delivery with verification off");
 
     [TestCase(Grpc)]
     [TestCase(Http)]
@@ -94,6 +82,17 @@ public sealed class ExporterTlsTests : ExporterTestBase
     [TestCase(Http)]
     public async Task Ca_file_still_checks_the_host_name(string exporter) =>
         await AssertCertificateRejectedAsync(exporter, new TlsClientConfig { CaFile = _caFile }, _serverForOtherName);
+
+    /// <summary>The exporter delivers both spans to the HTTPS backend.</summary>
+    private async Task AssertDeliversAsync(string exporter, TlsClientConfig tls, string what)
+    {
+        var (sink, received) = await StartAsync(exporter, tls, _server);
+
+        await sink.ConsumeAsync(ExporterTestKit.Spans(SpanCount, "tls"), CancellationToken.None);
+
+        await Poll.UntilAsync(() => Kit.Sent() == SpanCount, Deadline, what);
+        Assert.That(received(), Is.EqualTo(new[] { "tls-0", "tls-1" }));
+    }
 
     /// <summary>A refused handshake is a transport failure: retried, then dropped as retries_exhausted, and logged.</summary>
     private async Task AssertCertificateRejectedAsync(string exporter, TlsClientConfig tls, X509Certificate2 serverCertificate)
