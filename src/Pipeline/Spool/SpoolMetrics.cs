@@ -17,14 +17,11 @@ internal sealed class SpoolMetrics
     /// </summary>
     private static readonly ConditionalWeakTable<SelfMetrics, ConcurrentDictionary<string, GaugeSource>> GaugeSources = new();
 
-    private static readonly TimeSpan LogInterval = TimeSpan.FromMinutes(1);
-
     private readonly SelfMetrics _registry;
     private readonly (string Key, string Value) _exporter;
     private readonly GaugeSource _gauges;
     private readonly Serilog.ILogger _logger;
-    private readonly Dictionary<string, (long NextTicks, int Suppressed)> _logLimits = new(StringComparer.Ordinal);
-    private readonly Lock _logLock = new();
+    private readonly LogLimiter _logLimiter = new(TimeSpan.FromMinutes(1));
 
     public SpoolMetrics(SelfMetrics registry, string exporter, Serilog.ILogger logger)
     {
@@ -72,7 +69,7 @@ internal sealed class SpoolMetrics
     public void Error(string op, string key, Exception? exception, string messageTemplate, params object?[] values)
     {
         _registry.Counter("collector_spool_errors_total", "Spool errors by operation.", _exporter, ("op", op)).Increment();
-        if (TryLog(op + "/" + key, out var suppressed))
+        if (_logLimiter.TryLog(op + "/" + key, out var suppressed))
         {
             _logger.ForContext("SuppressedSinceLast", suppressed).Error(exception, messageTemplate, values);
         }
@@ -81,27 +78,9 @@ internal sealed class SpoolMetrics
     /// <summary>Logs a warning at most once a minute per <paramref name="key"/> (spool full, dropping oldest).</summary>
     public void Warn(string key, string messageTemplate, params object?[] values)
     {
-        if (TryLog(key, out var suppressed))
+        if (_logLimiter.TryLog(key, out var suppressed))
         {
             _logger.ForContext("SuppressedSinceLast", suppressed).Warning(messageTemplate, values);
-        }
-    }
-
-    private bool TryLog(string key, out int suppressed)
-    {
-        var now = Environment.TickCount64;
-        lock (_logLock)
-        {
-            if (_logLimits.TryGetValue(key, out var limit) && now < limit.NextTicks)
-            {
-                _logLimits[key] = (limit.NextTicks, limit.Suppressed + 1);
-                suppressed = 0;
-                return false;
-            }
-
-            suppressed = limit.Suppressed;
-            _logLimits[key] = (now + (long)LogInterval.TotalMilliseconds, 0);
-            return true;
         }
     }
 

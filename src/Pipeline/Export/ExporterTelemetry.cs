@@ -1,0 +1,141 @@
+using Collector.Pipeline.Telemetry;
+
+namespace Collector.Pipeline.Export;
+
+/// <summary>
+/// The counters and warnings of one exporter helper (label <c>exporter</c>): every batch that leaves
+/// without being delivered is counted under one reason of <c>collector_exporter_send_failed_&lt;items&gt;_total</c>;
+/// warnings about the same cause are logged once (counted always).
+/// </summary>
+internal sealed class ExporterTelemetry
+{
+    /// <summary>Bound on the distinct failure causes remembered for log-once; all are forgotten when it is reached.</summary>
+    private const int MaxLoggedCauses = 64;
+
+    private readonly LogLimiter _loggedCauses = new(Timeout.InfiniteTimeSpan, MaxLoggedCauses);
+
+    public ExporterTelemetry(ComponentContext context, Signal signal)
+    {
+        Exporter = context.Id.ToString();
+        Logger = context.Logger;
+        Items = signal.ItemName();
+
+        var metrics = context.Metrics;
+        var exporterLabel = ("exporter", Exporter);
+        Sent = metrics.Counter($"collector_exporter_sent_{Items}_total", $"{Items} delivered to the backend", exporterLabel);
+        Retries = metrics.Counter("collector_exporter_retries_total", "send attempts retried after a retryable failure", exporterLabel);
+        Spooled = metrics.Counter($"collector_exporter_spooled_{Items}_total", $"{Items} committed to the spool", exporterLabel);
+        Replayed = metrics.Counter($"collector_exporter_replayed_{Items}_total", $"{Items} delivered after being read back from the spool", exporterLabel);
+        Bypassed = metrics.Counter(
+            $"collector_exporter_spool_bypassed_{Items}_total",
+            $"write_ahead {Items} acknowledged without a spool commit because the spool failed (kept in memory only)",
+            exporterLabel);
+        var failedName = $"collector_exporter_send_failed_{Items}_total";
+        var failedHelp = $"{Items} not delivered, by reason";
+        Counter Failed(string reason) => metrics.Counter(failedName, failedHelp, exporterLabel, ("reason", reason));
+        DroppedQueueFull = Failed("queue_full");
+        DroppedPermanent = Failed("permanent");
+        DroppedRetriesExhausted = Failed("retries_exhausted");
+        DroppedPoison = Failed("poison");
+        DroppedShutdown = Failed("shutdown");
+        RejectedPartial = Failed("partial_rejected");
+        DroppedOldest = Failed("drop_oldest");
+        DroppedSpoolFull = Failed("spool_full");
+        DroppedSpoolError = Failed("spool_error");
+        DroppedUnreadable = Failed("spool_unreadable");
+        var refusedName = $"collector_exporter_refused_{Items}_total";
+        var refusedHelp = $"write_ahead {Items} refused before a commit (the client is told to retry), by reason";
+        RefusedSpoolFull = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "spool_full"));
+        RefusedNoRoom = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "queue_full"));
+        RefusedShutdown = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "shutdown"));
+    }
+
+    public string Exporter { get; }
+
+    /// <summary>What the signal's items are called in metric names and logs (spans, metric points, log records).</summary>
+    public string Items { get; }
+
+    public Serilog.ILogger Logger { get; }
+
+    public Counter Sent { get; }
+
+    public Counter Retries { get; }
+
+    public Counter Spooled { get; }
+
+    public Counter Replayed { get; }
+
+    public Counter Bypassed { get; }
+
+    public Counter DroppedQueueFull { get; }
+
+    public Counter DroppedPermanent { get; }
+
+    public Counter DroppedRetriesExhausted { get; }
+
+    public Counter DroppedPoison { get; }
+
+    public Counter DroppedShutdown { get; }
+
+    public Counter RejectedPartial { get; }
+
+    public Counter DroppedOldest { get; }
+
+    public Counter DroppedSpoolFull { get; }
+
+    public Counter DroppedSpoolError { get; }
+
+    public Counter DroppedUnreadable { get; }
+
+    public Counter RefusedSpoolFull { get; }
+
+    public Counter RefusedNoRoom { get; }
+
+    public Counter RefusedShutdown { get; }
+
+    /// <summary>
+    /// A send that ended without a spool to keep the batch in: retries exhausted is counted as such
+    /// (logged once per cause), stopped by shutdown as shutdown. Other outcomes are counted already.
+    /// </summary>
+    public void CountUnspooled(int items, Delivery delivery)
+    {
+        switch (delivery.Outcome)
+        {
+            case SendOutcome.RetriesExhausted:
+                DroppedRetriesExhausted.Add(items);
+                if (FirstTime("retries_exhausted", delivery.Result.Error))
+                {
+                    Logger.Warning(
+                        "Exporter {Exporter} dropped {Count} {Items} after retries: {Error} (logged once per cause, counted always)",
+                        Exporter, items, Items, delivery.Result.Error);
+                }
+
+                break;
+
+            case SendOutcome.Stopped:
+                DroppedShutdown.Add(items);
+                break;
+        }
+    }
+
+    /// <summary>Logs a warning the first time a cause is seen; the template takes {Exporter}, then {Error} if present, then {Items}.</summary>
+    public void WarnOnce(string kind, string? cause, string template)
+    {
+        if (!FirstTime(kind, cause))
+        {
+            return;
+        }
+
+        if (template.Contains("{Error}", StringComparison.Ordinal))
+        {
+            Logger.Warning(template, Exporter, cause, Items);
+        }
+        else
+        {
+            Logger.Warning(template, Exporter, Items);
+        }
+    }
+
+    /// <summary>True the first time a cause is seen, so that an outage logs once rather than once per batch.</summary>
+    public bool FirstTime(string kind, string? cause) => _loggedCauses.TryLog(cause is null ? kind : $"{kind}: {cause}", out _);
+}

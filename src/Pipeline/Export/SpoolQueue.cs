@@ -1,0 +1,394 @@
+using Collector.Pipeline.Spool;
+using Collector.Pipeline.Telemetry;
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+
+namespace Collector.Pipeline.Export;
+
+/// <summary>
+/// The sending queue backed by the exporter's disk spool (<c>sending_queue.spool</c>, see README.md):
+/// the in-memory queue in front, the spool behind it.
+/// <list type="bullet">
+/// <item><c>write_ahead</c>: every batch is committed to the spool (leased to this queue) before its
+/// acks settle; it is then sent from memory and deleted from the spool once the backend took it.</item>
+/// <item><c>on_failure</c>: batches go to the spool instead of being dropped when the queue is full,
+/// in-memory retries are exhausted, or shutdown comes.</item>
+/// </list>
+/// Consumers alternate between fresh batches and spooled ones (oldest first), so neither starves.
+/// </summary>
+internal sealed class SpoolQueue<T> : IExportQueue<T>
+    where T : class, IMessage<T>
+{
+    /// <summary>Spooled batches that fail to parse in a row before a consumer gives the turn back.</summary>
+    private const int MaxUnreadablePerLease = 8;
+
+    private static readonly SignalOps<T> Ops = SignalOps<T>.Instance;
+
+    private readonly MemoryQueue<T> _memory;
+    private readonly SharedSpool _sharedSpool;
+    private readonly ReplayGate _replay;
+    private readonly Signal _signal;
+    private readonly bool _writeAhead;
+    private readonly ExporterTelemetry _telemetry;
+    private readonly ExportStopping _stopping;
+
+    /// <summary>The open spool while started (null before start and after stop).</summary>
+    private DiskSpool? _spool;
+
+    public SpoolQueue(
+        ComponentContext context,
+        MemoryQueue<T> memory,
+        SpoolConfig spool,
+        RetryOnFailureConfig retry,
+        ExporterTelemetry telemetry,
+        ExportStopping stopping)
+    {
+        _memory = memory;
+        _telemetry = telemetry;
+        _stopping = stopping;
+        _signal = Ops.Signal;
+        _sharedSpool = SharedSpool.For(context, spool);
+        _writeAhead = spool.Durability == SpoolDurability.WriteAhead;
+        _replay = new ReplayGate(retry.InitialInterval, retry.MaxInterval);
+    }
+
+    public bool RequiresDurableAck => _writeAhead;
+
+    public bool ParkInsteadOfRetry => _stopping.IsStopping && Volatile.Read(ref _spool) is { IsAvailable: true };
+
+    /// <summary>Opening runs recovery (corrupt files moved aside); it never throws for I/O.</summary>
+    public void Start() => Volatile.Write(ref _spool, _sharedSpool.Acquire(_signal, CountDroppedOldest));
+
+    public void Stop()
+    {
+        Volatile.Write(ref _spool, null);
+        _sharedSpool.Release();
+    }
+
+    public void Enqueue(Batch<T> batch)
+    {
+        if (_writeAhead)
+        {
+            EnqueueWriteAhead(batch);
+            return;
+        }
+
+        // Nothing in memory is durable: settle the acks as soon as the batch is taken, so that clients are not held.
+        batch.CompleteAcks();
+        if (_memory.Offer(batch) is { } refused)
+        {
+            Spill(batch, refused);
+        }
+    }
+
+    public void Complete(bool consumersStarted) => _memory.Complete(consumersStarted);
+
+    public bool TryTake(bool preferSpooled, out QueuedBatch<T> work) => preferSpooled
+        ? TryLeaseReplay(out work) || _memory.TryTake(false, out work)
+        : _memory.TryTake(false, out work) || TryLeaseReplay(out work);
+
+    /// <summary>Waits for a fresh batch, or for the spool to have something to replay; false when the queue is done.</summary>
+    public async ValueTask<bool> WaitForWorkAsync()
+    {
+        var reader = _memory.Reader;
+        if (_stopping.IsStopping)
+        {
+            return await reader.WaitToReadAsync();
+        }
+
+        // Taken before the check, so that a change between the check and the wait is not missed.
+        var changed = _replay.Changed;
+        if (_replay.IsOpen(out _))
+        {
+            return true;
+        }
+
+        using var stop = new CancellationTokenSource();
+        var read = reader.WaitToReadAsync(stop.Token).AsTask();
+        var backoff = _replay.MayHaveWork ? _replay.BackoffRemaining : TimeSpan.Zero;
+        var backoffEnd = backoff > TimeSpan.Zero ? Task.Delay(backoff, stop.Token) : Task.Delay(Timeout.Infinite, stop.Token);
+        var first = await Task.WhenAny(read, changed, backoffEnd);
+        await stop.CancelAsync();
+        if (first == read)
+        {
+            return await read;
+        }
+
+        return true;
+    }
+
+    public void Settle(QueuedBatch<T> work, Delivery delivery)
+    {
+        switch (delivery.Outcome)
+        {
+            case SendOutcome.Delivered:
+                if (work.Replayed)
+                {
+                    _telemetry.Replayed.Add(delivery.Delivered);
+                }
+
+                Forget(work);
+                _replay.Resume();
+                break;
+
+            case SendOutcome.Permanent or SendOutcome.Poison:
+                // A poison batch is never kept for later: the payload itself may be what the backend
+                // refuses, and a spooled poison batch would block replay.
+                Forget(work);
+                break;
+
+            case SendOutcome.RetriesExhausted:
+                _replay.BackOff();
+                if (work.SpoolId > 0)
+                {
+                    // It waits in the spool; the replay path tries again after the backoff.
+                    Volatile.Read(ref _spool)?.Release(work.SpoolId);
+                    _replay.Raise();
+                }
+                else
+                {
+                    Spill(work.Batch, _telemetry.DroppedRetriesExhausted);
+                }
+
+                break;
+
+            default:
+                Park(work);
+                break;
+        }
+    }
+
+    /// <summary>A spooled batch just stays (its lease ends), an in-memory one is written to the spool or counted as dropped.</summary>
+    public void Park(QueuedBatch<T> work)
+    {
+        var spool = Volatile.Read(ref _spool);
+        if (work.SpoolId > 0 && spool is not null)
+        {
+            spool.Release(work.SpoolId);
+            return;
+        }
+
+        Spill(work.Batch, _telemetry.DroppedShutdown);
+    }
+
+    public void Leave(QueuedBatch<T> work)
+    {
+        if (work.HeldBytes > 0)
+        {
+            _sharedSpool.Unhold(work.HeldBytes);
+        }
+    }
+
+    /// <summary>
+    /// write_ahead: commit, then settle the acks: complete once every part is durable (or, when the
+    /// spool failed, kept in memory: counted as bypassed), fail when it could not be kept at all (the
+    /// client retries). The batch may be shared with other exporters of the pipeline: it is never mutated.
+    /// </summary>
+    private void EnqueueWriteAhead(Batch<T> batch)
+    {
+        // The pipeline drains before exporters stop, so only a straggler meets a stopping exporter.
+        var refusal = _stopping.IsStopping ? ("exporter is shutting down", _telemetry.RefusedShutdown) : WriteAhead(batch);
+        if (refusal is not { } refused)
+        {
+            batch.CompleteAcks();
+            return;
+        }
+
+        // The client retries the whole request, so the whole batch counts as refused (parts of a
+        // split batch that were stored are delivered anyway: at-least-once).
+        refused.Counter.Add(batch.ItemCount);
+        batch.FailAcks(refused.Reason);
+    }
+
+    /// <summary>Commits <paramref name="batch"/> (leased) and queues it; returns why and where to count a refusal, or null when kept.</summary>
+    private (string Reason, Counter Counter)? WriteAhead(Batch<T> batch)
+    {
+        var spool = Volatile.Read(ref _spool);
+        var payload = spool is null ? null : batch.ToRequestBytes();
+        var result = spool is null
+            ? new SpoolAppendResult(SpoolAppendStatus.Failed, Error: "spool not open")
+            : spool.TryAppend(_signal, payload, batch.ItemCount, lease: true);
+        switch (result.Status)
+        {
+            case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:
+                _telemetry.Spooled.Add(batch.ItemCount);
+                var held = payload!.Length;
+                if (!_sharedSpool.TryHold(held))
+                {
+                    held = 0;
+                }
+
+                // The queue carries the committed bytes: the sender forwards them without serialising
+                // again, and the decoded objects are garbage now rather than after the send.
+                var committed = Batch<T>.FromEncoded(payload, batch.ItemCount, payload.Length, batch.ClientAddress);
+                if (held == 0 || !_memory.TryWrite(new QueuedBatch<T>(committed, result.Id, false, held)))
+                {
+                    // Durable already: a consumer replays it from the spool when it is free.
+                    _sharedSpool.Unhold(held);
+                    spool!.Release(result.Id);
+                    _replay.Raise();
+                }
+
+                return null;
+
+            case SpoolAppendStatus.Full:
+                _telemetry.WarnOnce("spool_full", null, "Exporter {Exporter}: spool full, refusing new {Items} (clients are told to retry; logged once, counted always)");
+                return ("exporter spool is full", _telemetry.RefusedSpoolFull);
+
+            case SpoolAppendStatus.TooLarge when TrySplitCopy(batch, out var first, out var rest):
+                return WriteAhead(first) ?? WriteAhead(rest);
+
+            default:
+                // Failed (disk, permission, unavailable) or one unsplittable item above the payload limit:
+                // keep it in memory so that data still flows; durability is lost for it, so count and say so.
+                if (!_memory.TryWrite(new QueuedBatch<T>(batch, 0, false, 0)))
+                {
+                    return ("exporter queue is full and its spool failed", _telemetry.RefusedNoRoom);
+                }
+
+                _telemetry.Bypassed.Add(batch.ItemCount);
+                _telemetry.WarnOnce("bypassed", result.Error,
+                    "Exporter {Exporter}: spool write failed ({Error}); {Items} are kept in memory only and are NOT durable (logged once per cause, counted always)");
+                return null;
+        }
+    }
+
+    /// <summary>Leases the oldest spooled batch of this signal when the gate is open, and parses it.</summary>
+    private bool TryLeaseReplay(out QueuedBatch<T> work)
+    {
+        work = default;
+        var spool = Volatile.Read(ref _spool);
+        if (spool is null || _stopping.IsStopping)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < MaxUnreadablePerLease; i++)
+        {
+            if (!_replay.IsOpen(out var epoch))
+            {
+                return false;
+            }
+
+            if (!spool.TryLeaseOldest(_signal, out var entry))
+            {
+                if (spool.IsAvailable)
+                {
+                    _replay.FoundEmpty(epoch);
+                }
+                else
+                {
+                    // Unreadable right now (it reopens by itself): look again later, not in a loop.
+                    _replay.BackOff();
+                }
+
+                return false;
+            }
+
+            // Replayed as the bytes that were spooled (no decode and re-encode) when the wire scan
+            // vouches for them; anything doubtful is decoded, as a fresh request would be.
+            Batch<T> batch;
+            if (Otlp.OtlpWireScanner.TryScan(_signal, entry.Payload, out _))
+            {
+                batch = Batch<T>.FromEncoded(entry.Payload, entry.ItemCount, entry.Payload.Length, null);
+            }
+            else
+            {
+                RepeatedField<T> resources;
+                try
+                {
+                    resources = Ops.ParseRequest(entry.Payload);
+                }
+                catch (InvalidProtocolBufferException e)
+                {
+                    // Cannot happen with our own payloads unless the file was tampered with: never send garbage.
+                    spool.Delete(entry.Id);
+                    _telemetry.DroppedUnreadable.Add(entry.ItemCount);
+                    _telemetry.WarnOnce("unreadable", e.Message, "Exporter {Exporter}: dropped a spooled batch that does not parse ({Error}); {Items} lost (logged once per cause, counted always)");
+                    continue;
+                }
+
+                batch = new Batch<T>(resources, entry.ItemCount, entry.Payload.Length);
+            }
+
+            batch.ReceivedAt = entry.CreatedAt;
+            work = new QueuedBatch<T>(batch, entry.Id, true, 0);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The backend took the batch or rejected it for good: it leaves the spool.</summary>
+    private void Forget(QueuedBatch<T> work)
+    {
+        if (work.SpoolId > 0)
+        {
+            Volatile.Read(ref _spool)?.Delete(work.SpoolId);
+        }
+    }
+
+    /// <summary>
+    /// Writes an in-memory batch to the spool (unleased: the replay path delivers it). Without an open
+    /// spool it is dropped under <paramref name="noSpoolReason"/>; a full or failing spool drops it
+    /// under spool_full / spool_error. The batch is not mutated (it may be shared).
+    /// </summary>
+    private void Spill(Batch<T> batch, Counter noSpoolReason)
+    {
+        var spool = Volatile.Read(ref _spool);
+        if (spool is null)
+        {
+            noSpoolReason.Add(batch.ItemCount);
+            return;
+        }
+
+        var result = spool.TryAppend(_signal, batch.ToRequestBytes(), batch.ItemCount);
+        switch (result.Status)
+        {
+            case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:
+                _telemetry.Spooled.Add(batch.ItemCount);
+                _replay.Raise();
+                break;
+
+            case SpoolAppendStatus.Full:
+                _telemetry.DroppedSpoolFull.Add(batch.ItemCount);
+                _telemetry.WarnOnce("spool_full", null, "Exporter {Exporter}: spool full, dropping {Items} that could not be delivered (logged once, counted always)");
+                break;
+
+            case SpoolAppendStatus.TooLarge when TrySplitCopy(batch, out var first, out var rest):
+                Spill(first, noSpoolReason);
+                Spill(rest, noSpoolReason);
+                break;
+
+            default:
+                _telemetry.DroppedSpoolError.Add(batch.ItemCount);
+                _telemetry.WarnOnce("spool_error", result.Error, "Exporter {Exporter}: spool write failed ({Error}), dropping {Items} that could not be delivered (logged once per cause, counted always)");
+                break;
+        }
+    }
+
+    /// <summary>Told by the spool, after the commit, how many items of this signal drop_oldest deleted (whoever's append caused it).</summary>
+    private void CountDroppedOldest(long items)
+    {
+        _telemetry.DroppedOldest.Add(items);
+        _telemetry.WarnOnce("drop_oldest", null, "Exporter {Exporter}: spool full, dropping the oldest spooled {Items} to make room (logged once, counted always)");
+    }
+
+    /// <summary>
+    /// Halves a copy of the batch (the original may be shared with other exporters); false when it
+    /// cannot be split (a single item, or one metric holding every point).
+    /// </summary>
+    private static bool TrySplitCopy(Batch<T> batch, out Batch<T> first, out Batch<T> rest)
+    {
+        var resources = new RepeatedField<T>();
+        foreach (var resource in batch.Resources)
+        {
+            resources.Add(resource.Clone());
+        }
+
+        var head = Ops.SplitOff(resources, batch.ItemCount / 2, out var moved);
+        first = new Batch<T>(head, moved) { ReceivedAt = batch.ReceivedAt };
+        rest = new Batch<T>(resources, batch.ItemCount - moved) { ReceivedAt = batch.ReceivedAt };
+        return moved > 0 && moved < batch.ItemCount;
+    }
+}
