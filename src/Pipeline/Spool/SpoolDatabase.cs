@@ -11,7 +11,7 @@ internal sealed class SpoolFormatException(string message) : Exception(message);
 /// Not thread-safe; <see cref="DiskSpool"/> serialises every call. Methods throw
 /// <see cref="SqliteException"/> on database errors; the caller classifies them.
 /// </summary>
-internal sealed class SpoolDatabase : IDisposable
+internal sealed class SpoolDatabase : ISpoolStore
 {
     /// <summary>PRAGMA application_id of spool files ("CSPL"), so foreign SQLite files are recognised.</summary>
     private const long ApplicationId = 0x4353504C;

@@ -46,9 +46,15 @@ public abstract class SpoolTestBase
         }
     }
 
-    internal DiskSpool Open(long maxBytes = 5 * MiB, SpoolFullPolicy onFull = SpoolFullPolicy.Reject, string? directory = null, string name = Exporter, TimeSpan? reopenInterval = null)
+    internal DiskSpool Open(
+        long maxBytes = 5 * MiB,
+        SpoolFullPolicy onFull = SpoolFullPolicy.Reject,
+        string? directory = null,
+        string name = Exporter,
+        TimeSpan? reopenInterval = null,
+        Func<string, SpoolBudget, ISpoolStore>? openStore = null)
     {
-        var spool = DiskSpool.Open(directory ?? Dir, name, maxBytes, onFull, Logs.Logger, Metrics, Exporter, reopenInterval);
+        var spool = DiskSpool.Open(directory ?? Dir, name, maxBytes, onFull, Logs.Logger, Metrics, Exporter, reopenInterval, openStore: openStore);
         _opened.Add(spool);
         return spool;
     }
