@@ -19,8 +19,8 @@ internal sealed class CountingSender<T>(RetrySender<T> next, ExporterTelemetry t
             case SendOutcome.Delivered:
                 return new Delivery(outcome, result, CountDelivered(batch, result));
 
+            // Drops are counted after their line is written, so that whoever sees the count finds the line.
             case SendOutcome.Permanent:
-                telemetry.DroppedPermanent.Add(batch.ItemCount);
                 if (telemetry.FirstTime("permanent", result.Error))
                 {
                     telemetry.Logger.Error(
@@ -28,14 +28,15 @@ internal sealed class CountingSender<T>(RetrySender<T> next, ExporterTelemetry t
                         telemetry.Exporter, batch.ItemCount, telemetry.Items, result.Error);
                 }
 
+                telemetry.DroppedPermanent.Add(batch.ItemCount);
                 break;
 
             case SendOutcome.Poison:
                 // Logged every time: each is data an operator may need to find.
-                telemetry.DroppedPoison.Add(batch.ItemCount);
                 telemetry.Logger.Warning(
                     "Exporter {Exporter} dropped {Count} {Items} as a poison batch after retries: {Error}; {Detail}",
                     telemetry.Exporter, batch.ItemCount, telemetry.Items, result.Error, result.PoisonDetail);
+                telemetry.DroppedPoison.Add(batch.ItemCount);
                 break;
         }
 

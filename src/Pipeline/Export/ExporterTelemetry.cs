@@ -102,7 +102,6 @@ internal sealed class ExporterTelemetry
         switch (delivery.Outcome)
         {
             case SendOutcome.RetriesExhausted:
-                DroppedRetriesExhausted.Add(items);
                 if (FirstTime("retries_exhausted", delivery.Result.Error))
                 {
                     Logger.Warning(
@@ -110,6 +109,8 @@ internal sealed class ExporterTelemetry
                         Exporter, items, Items, delivery.Result.Error);
                 }
 
+                // Counted after the line is written, so that whoever sees the count finds the line.
+                DroppedRetriesExhausted.Add(items);
                 break;
 
             case SendOutcome.Stopped:
