@@ -16,7 +16,7 @@ internal enum LangtraceServiceType
 
 /// <summary>
 /// What one span says about an LLM call, under whichever convention produced it (OTel GenAI,
-/// Langtrace, OpenLLMetry, OpenInference; DESIGN section 9), found in one pass over its
+/// Langtrace, OpenLLMetry, OpenInference; docs/architecture.md "GenAI processing"), found in one pass over its
 /// attributes without allocating: each field is the index of the attribute carrying it, or -1.
 /// The encoder uses it to add what Langtrace's UI and cost queries read and the span lacks.
 /// </summary>
@@ -151,7 +151,7 @@ internal struct LlmSpanFacts
             : LangtraceServiceType.None;
     }
 
-    /// <summary>The provider as any convention names it (first found in DESIGN section 9's order).</summary>
+    /// <summary>The provider as any convention names it (first found in docs/architecture.md "GenAI processing"'s order).</summary>
     public readonly string? Provider(RepeatedField<KeyValue> a) =>
         Text(a, GenAiSystem) ?? Text(a, ProviderName) ?? Text(a, LlmProvider) ?? Text(a, LlmSystem);
 
