@@ -48,17 +48,21 @@ internal static class AnyValueJson
                 break;
             case AnyValue.ValueOneofCase.ArrayValue:
                 writer.WriteStartArray();
-                foreach (var item in value.ArrayValue.Values)
+                // Index loops: a protobuf list's foreach enumerator is boxed.
+                var items = value.ArrayValue.Values;
+                for (var i = 0; i < items.Count; i++)
                 {
-                    Write(writer, item);
+                    Write(writer, items[i]);
                 }
 
                 writer.WriteEndArray();
                 break;
             case AnyValue.ValueOneofCase.KvlistValue:
                 writer.WriteStartObject();
-                foreach (var kv in value.KvlistValue.Values)
+                var entries = value.KvlistValue.Values;
+                for (var i = 0; i < entries.Count; i++)
                 {
+                    var kv = entries[i];
                     writer.WritePropertyName(kv.Key);
                     if (kv.Value is null)
                     {

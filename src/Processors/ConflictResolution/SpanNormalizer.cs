@@ -1,9 +1,9 @@
-using Collector.Pipeline.Otlp;
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using Collector.Pipeline.Telemetry;
 using Collector.GenAi;
+using Collector.Pipeline.Otlp;
+using Collector.Pipeline.Telemetry;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;

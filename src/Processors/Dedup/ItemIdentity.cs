@@ -1,7 +1,7 @@
-using Collector.Pipeline.Otlp;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Logs.V1;
 using OpenTelemetry.Proto.Trace.V1;

@@ -1,6 +1,6 @@
-using Collector.Pipeline.Otlp;
 using System.Runtime.InteropServices;
 using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Logs.V1;

@@ -1,5 +1,5 @@
-using Collector.Pipeline.Otlp;
 using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;

@@ -1,8 +1,8 @@
-using Collector.Pipeline.Otlp;
 using System.Text.Json;
+using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
 using Collector.Processors.ConflictResolution;
-using Collector.GenAi;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
 using static Collector.Tests.AiProcessing.AiTestData;

@@ -1,5 +1,5 @@
-using Collector.Pipeline.Otlp;
 using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using OpenTelemetry.Proto.Common.V1;
 using static Collector.Tests.AiProcessing.AiTestData;
 

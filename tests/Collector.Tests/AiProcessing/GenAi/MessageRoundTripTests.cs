@@ -1,9 +1,9 @@
-using Collector.Pipeline.Otlp;
 using System.Globalization;
 using System.Text;
+using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
 using Collector.Processors.ConflictResolution;
-using Collector.GenAi;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;

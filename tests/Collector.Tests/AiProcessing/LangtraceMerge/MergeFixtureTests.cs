@@ -1,9 +1,9 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Collector.GenAi;
 using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
-using Collector.GenAi;
 using Collector.Tests.TestSupport;
 using OpenTelemetry.Proto.Logs.V1;
 using OpenTelemetry.Proto.Trace.V1;
