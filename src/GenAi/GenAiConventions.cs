@@ -225,12 +225,6 @@ internal static class GenAiConventions
     /// <inheritdoc cref="GenAiSpanView.TotalTokens"/>
     public static long? TotalTokens(Span span) => GenAiSpanView.Of(span.Attributes).TotalTokens();
 
-    /// <inheritdoc cref="GenAiSpanView.FirstName"/>
-    public static string? FirstName(RepeatedField<KeyValue> attributes, GenAiConcept concept) => GenAiSpanView.Of(attributes).FirstName(concept);
-
-    /// <inheritdoc cref="GenAiSpanView.FirstCount"/>
-    public static long? FirstCount(RepeatedField<KeyValue> attributes, GenAiConcept concept) => GenAiSpanView.Of(attributes).FirstCount(concept);
-
     /// <summary>Lowercase, trimmed; returns the input itself when it is already normal (no allocation).</summary>
     public static string NormalizeName(string value)
     {

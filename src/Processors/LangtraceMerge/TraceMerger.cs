@@ -554,17 +554,21 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
         public long? TotalTokens;
         public int Richness;
 
-        public readonly Candidate WithFacts(Span span) => this with
+        public readonly Candidate WithFacts(Span span)
         {
-            Provider = GenAiConventions.Provider(span),
-            RequestModel = GenAiConventions.FirstName(span.Attributes, GenAiConcept.RequestModel),
-            ResponseModel = GenAiConventions.FirstName(span.Attributes, GenAiConcept.ResponseModel),
-            InputTokens = GenAiConventions.InputTokens(span),
-            OutputTokens = GenAiConventions.OutputTokens(span),
-            // Only an explicit total: one derived from input + output would make a missing side conflict.
-            TotalTokens = GenAiConventions.FirstCount(span.Attributes, GenAiConcept.TotalTokens),
-            Richness = GenAiConventions.GenAiAttributeCount(span),
-        };
+            var view = GenAiSpanView.Of(span.Attributes);
+            return this with
+            {
+                Provider = view.Provider(),
+                RequestModel = view.FirstName(GenAiConcept.RequestModel),
+                ResponseModel = view.FirstName(GenAiConcept.ResponseModel),
+                InputTokens = view.InputTokens(),
+                OutputTokens = view.OutputTokens(),
+                // Only an explicit total: one derived from input + output would make a missing side conflict.
+                TotalTokens = view.FirstCount(GenAiConcept.TotalTokens),
+                Richness = GenAiConventions.GenAiAttributeCount(span),
+            };
+        }
     }
 
     /// <summary>Sorts event indices by (span, name, time) for the duplicate rule, or by time; ties by arrival.</summary>

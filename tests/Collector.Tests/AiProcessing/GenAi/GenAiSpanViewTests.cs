@@ -178,6 +178,33 @@ public sealed class GenAiSpanViewTests
         Assert.That(sent["gen_ai.usage.total_tokens"], Is.EqualTo("15"));
     }
 
+    /// <summary>
+    /// The exporter's prompt event for an indexed form is the GenAI module's Langtrace-shaped JSON:
+    /// its former parser sent tool calls as flat "tool_calls.0.name" keys, which Langtrace's LLM
+    /// view does not read as tool calls.
+    /// </summary>
+    [Test]
+    public void Indexed_messages_reach_langtrace_as_the_modules_langtrace_message_json()
+    {
+        var span = SpanWith(
+            ("llm.request.type", "chat"),
+            ("gen_ai.completion.0.role", "assistant"), ("gen_ai.completion.0.finish_reason", "tool_calls"),
+            ("gen_ai.completion.0.tool_calls.0.id", "call_1"), ("gen_ai.completion.0.tool_calls.0.name", "get_weather"),
+            ("gen_ai.completion.0.tool_calls.0.arguments", """{"city":"Oslo"}"""), ("gen_ai.completion.0.seed", 7L));
+        var resource = new ResourceSpans { Resource = new Resource() };
+        resource.ScopeSpans.Add(new ScopeSpans { Spans = { span } });
+        var body = new ArrayBufferWriter<byte>();
+        new LangtraceJsonEncoder([]).Encode(resource, resource.ScopeSpans[0], body);
+
+        var events = JsonNode.Parse(body.WrittenSpan)!["resourceSpans"]![0]!["scopeSpans"]![0]!["spans"]![0]!["events"]!.AsArray();
+        var completion = events.Single(e => e!["name"]!.GetValue<string>() == "gen_ai.content.completion")!;
+        var text = completion["attributes"]![0]!["value"]!["stringValue"]!.GetValue<string>();
+
+        Assert.That(text, Is.EqualTo(
+            """[{"role":"assistant","tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}],"finish_reason":"tool_calls","attributes":{"seed":7}}]"""));
+        Assert.That(MessageJson.TryParse(text)!.Single().Parts.Single().Name, Is.EqualTo("get_weather"), "reads back as a tool call");
+    }
+
     [Test]
     public void Encoding_llm_spans_allocates_nothing_per_span()
     {
