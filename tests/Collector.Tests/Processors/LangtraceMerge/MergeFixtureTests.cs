@@ -21,7 +21,7 @@ namespace Collector.Tests.AiProcessing.LangtraceMerge;
 /// </summary>
 public sealed class MergeFixtureTests
 {
-    private static readonly string Root = Path.Combine(AppContext.BaseDirectory, "AiProcessing", "Fixtures");
+    private static readonly string Root = Path.Combine(AppContext.BaseDirectory, "Processors", "LangtraceMerge", "Fixtures");
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static IEnumerable<string> Fixtures() =>
@@ -213,13 +213,13 @@ public sealed class MergeFixtureTests
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "tests", "Collector.Tests", "AiProcessing", "Fixtures");
+            var candidate = Path.Combine(dir.FullName, "tests", "Collector.Tests", "Processors", "LangtraceMerge", "Fixtures");
             if (Directory.Exists(candidate))
             {
                 return candidate;
             }
         }
 
-        throw new DirectoryNotFoundException("tests/Collector.Tests/AiProcessing/Fixtures");
+        throw new DirectoryNotFoundException("tests/Collector.Tests/Processors/LangtraceMerge/Fixtures");
     }
 }

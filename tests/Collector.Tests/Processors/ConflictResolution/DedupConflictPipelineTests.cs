@@ -17,7 +17,7 @@ namespace Collector.Tests.AiProcessing.ConflictResolution;
 [NonParallelizable]
 public sealed class DedupConflictPipelineTests
 {
-    private static string FixtureDirectory(string name) => Path.Combine(TestContext.CurrentContext.TestDirectory, "AiProcessing", "Fixtures", name);
+    private static string FixtureDirectory(string name) => Path.Combine(TestContext.CurrentContext.TestDirectory, "Processors", "ConflictResolution", "Fixtures", name);
 
     private static string Yaml(int port) => $$"""
         receivers:
@@ -33,7 +33,7 @@ public sealed class DedupConflictPipelineTests
             traces: { receivers: [otlp], processors: [dedup, conflict_resolution], exporters: [capture] }
         """;
 
-    /// <param name="name">Fixture folder under AiProcessing/Fixtures.</param>
+    /// <param name="name">Fixture folder under Processors/ConflictResolution/Fixtures.</param>
     /// <param name="posts">How often input.json is posted (a client retrying a request it thinks failed).</param>
     [TestCase("conflicting_tokens", 1)]
     [TestCase("openllmetry_prompts", 1)]
