@@ -6,7 +6,7 @@ using OpenTelemetry.Proto.Trace.V1;
 namespace Collector.GenAi;
 
 /// <summary>
-/// The GenAI conventions of docs/architecture.md "GenAI processing" (OTel GenAI, Langtrace, OpenLLMetry, OpenInference) in one
+/// The GenAI conventions (OTel GenAI, Langtrace, OpenLLMetry, OpenInference; docs/architecture.md "GenAI processing") in one
 /// place: which keys carry which concept, and readers that accept any convention (built on
 /// <see cref="GenAiSpanView"/>, which reads all of them in one pass without allocating).
 /// Attribute access by key is <see cref="Collector.Pipeline.Otlp.OtlpAttributes"/>.
@@ -129,7 +129,7 @@ internal static class GenAiConventions
 
     // ---- classification -------------------------------------------------------------------
 
-    /// <summary>docs/architecture.md "GenAI processing" "is an LLM span" under any convention.</summary>
+    /// <summary>"Is an LLM span" (docs/architecture.md "GenAI processing") under any convention.</summary>
     public static bool IsLlmSpan(Span span) => GenAiSpanView.Of(span.Attributes).IsLlm;
 
     public static bool IsLlmSpan(RepeatedField<KeyValue> attributes) => GenAiSpanView.Of(attributes).IsLlm;

@@ -99,7 +99,7 @@ internal readonly struct GenAiSpanView
 
     public GenAiMessageForms Forms { get; }
 
-    /// <summary>docs/architecture.md "GenAI processing" "is an LLM span": some operation key whose value names an LLM operation (any <c>llm.request.type</c> does).</summary>
+    /// <summary>"Is an LLM span" (docs/architecture.md "GenAI processing"): some operation key whose value names an LLM operation (any <c>llm.request.type</c> does).</summary>
     public bool IsLlm
     {
         get
