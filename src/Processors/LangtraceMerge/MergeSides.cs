@@ -1,7 +1,7 @@
 using System.Text;
+using Collector.GenAi;
 using Collector.Pipeline;
 using Collector.Pipeline.Otlp;
-using Collector.Processors.GenAi;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;

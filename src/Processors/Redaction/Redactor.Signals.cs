@@ -133,18 +133,13 @@ internal sealed partial class Redactor
 
     private static void AddCount(RepeatedField<KeyValue> attributes, string key, long count)
     {
-        var existing = Find(attributes, key);
-        if (existing?.Value is { ValueCase: AnyValue.ValueOneofCase.IntValue } value)
+        if (OtlpAttributes.Find(attributes, key) is { ValueCase: AnyValue.ValueOneofCase.IntValue } existing)
         {
-            value.IntValue += count;
-        }
-        else if (existing is not null)
-        {
-            existing.Value = new AnyValue { IntValue = count };
+            existing.IntValue += count;
         }
         else
         {
-            attributes.Add(new KeyValue { Key = key, Value = new AnyValue { IntValue = count } });
+            OtlpAttributes.SetInt(attributes, key, count);
         }
     }
 
@@ -152,34 +147,12 @@ internal sealed partial class Redactor
     private static void AddKeys(RepeatedField<KeyValue> attributes, string key, List<string> keys)
     {
         var all = new SortedSet<string>(keys, StringComparer.Ordinal);
-        var existing = Find(attributes, key);
-        if (existing?.Value is { ValueCase: AnyValue.ValueOneofCase.StringValue } value)
+        if (OtlpAttributes.FindString(attributes, key) is { } previous)
         {
-            all.UnionWith(value.StringValue.Split(',', StringSplitOptions.RemoveEmptyEntries));
+            all.UnionWith(previous.Split(',', StringSplitOptions.RemoveEmptyEntries));
         }
 
-        var joined = new AnyValue { StringValue = string.Join(',', all) };
-        if (existing is not null)
-        {
-            existing.Value = joined;
-        }
-        else
-        {
-            attributes.Add(new KeyValue { Key = key, Value = joined });
-        }
-    }
-
-    private static KeyValue? Find(RepeatedField<KeyValue> attributes, string key)
-    {
-        for (var i = 0; i < attributes.Count; i++)
-        {
-            if (attributes[i].Key == key)
-            {
-                return attributes[i];
-            }
-        }
-
-        return null;
+        OtlpAttributes.SetString(attributes, key, string.Join(',', all));
     }
 
     /// <summary>Where redaction applies in each signal's data: every header, item and data point.</summary>
