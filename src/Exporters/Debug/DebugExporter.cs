@@ -1,4 +1,5 @@
 using Collector.Pipeline;
+using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
@@ -45,16 +46,17 @@ internal sealed class DebugExporter<T> : IExporter<T>
         _logger.Information("{Exporter}: {Resources} resources, {Count} {Items}", _exporter, batch.Resources.Count, batch.ItemCount, _items);
         if (_verbosity != DebugVerbosity.Basic)
         {
+            var lines = new Lines(_logger, _exporter, _verbosity == DebugVerbosity.Detailed);
             switch (batch.Resources)
             {
                 case RepeatedField<ResourceSpans> spans:
-                    LogSpans(spans);
+                    OtlpTraces.Visit(spans, ref lines);
                     break;
                 case RepeatedField<ResourceMetrics> metrics:
-                    LogMetrics(metrics);
+                    OtlpMetrics.Visit(metrics, ref lines);
                     break;
                 case RepeatedField<ResourceLogs> logs:
-                    LogRecords(logs);
+                    OtlpLogs.Visit(logs, ref lines);
                     break;
                 default:
                     break;
@@ -66,120 +68,66 @@ internal sealed class DebugExporter<T> : IExporter<T>
         return ValueTask.CompletedTask;
     }
 
-    private bool Detailed => _verbosity == DebugVerbosity.Detailed;
-
-    private void LogResource(Resource? resource, string schemaUrl)
+    /// <summary>One line per item (normal), with resource and scope lines and every field (detailed).</summary>
+    private readonly struct Lines(Serilog.ILogger logger, string exporter, bool detailed)
+        : IOtlpVisitor<Span>, IOtlpVisitor<Metric>, IOtlpVisitor<LogRecord>
     {
-        if (Detailed)
+        public void Resource(Resource? resource, string schemaUrl)
         {
-            _logger.Information("{Exporter} resource {Attributes} schema_url={SchemaUrl}", _exporter, DebugFormat.Attributes(resource?.Attributes ?? []), schemaUrl);
-        }
-    }
-
-    private void LogScope(InstrumentationScope? scope)
-    {
-        if (Detailed)
-        {
-            _logger.Information("{Exporter} scope {ScopeName} {ScopeVersion}", _exporter, scope?.Name, scope?.Version);
-        }
-    }
-
-    private void LogSpans(RepeatedField<ResourceSpans> resources)
-    {
-        foreach (var rs in resources)
-        {
-            LogResource(rs.Resource, rs.SchemaUrl);
-            foreach (var ss in rs.ScopeSpans)
+            if (detailed)
             {
-                LogScope(ss.Scope);
-                foreach (var span in ss.Spans)
-                {
-                    if (!Detailed)
-                    {
-                        _logger.Information("{Exporter} span {Name} trace_id={TraceId} span_id={SpanId}", _exporter, span.Name, DebugFormat.Hex(span.TraceId), DebugFormat.Hex(span.SpanId));
-                        continue;
-                    }
-
-                    _logger.Information(
-                        "{Exporter} span {Name} trace_id={TraceId} span_id={SpanId} parent_span_id={ParentSpanId} kind={Kind} start={Start} end={End} status={StatusCode} {StatusMessage} attributes={Attributes} events={Events} links={Links}",
-                        _exporter, span.Name, DebugFormat.Hex(span.TraceId), DebugFormat.Hex(span.SpanId), DebugFormat.Hex(span.ParentSpanId), span.Kind,
-                        DebugFormat.Time(span.StartTimeUnixNano), DebugFormat.Time(span.EndTimeUnixNano), span.Status?.Code, span.Status?.Message,
-                        DebugFormat.Attributes(span.Attributes), Events(span), Links(span));
-                }
+                logger.Information("{Exporter} resource {Attributes} schema_url={SchemaUrl}", exporter, DebugFormat.Attributes(resource?.Attributes ?? []), schemaUrl);
             }
         }
-    }
 
-    private static string Events(Span span)
-    {
-        var parts = new string[span.Events.Count];
-        for (var i = 0; i < parts.Length; i++)
+        public void Scope(InstrumentationScope? scope, string schemaUrl)
         {
-            var e = span.Events[i];
-            parts[i] = $"{e.Name}@{DebugFormat.Time(e.TimeUnixNano)} {DebugFormat.Attributes(e.Attributes)}";
-        }
-
-        return "[" + string.Join("; ", parts) + "]";
-    }
-
-    private static string Links(Span span)
-    {
-        var parts = new string[span.Links.Count];
-        for (var i = 0; i < parts.Length; i++)
-        {
-            var l = span.Links[i];
-            parts[i] = $"{DebugFormat.Hex(l.TraceId)}/{DebugFormat.Hex(l.SpanId)} {DebugFormat.Attributes(l.Attributes)}";
-        }
-
-        return "[" + string.Join("; ", parts) + "]";
-    }
-
-    private void LogMetrics(RepeatedField<ResourceMetrics> resources)
-    {
-        foreach (var rm in resources)
-        {
-            LogResource(rm.Resource, rm.SchemaUrl);
-            foreach (var sm in rm.ScopeMetrics)
+            if (detailed)
             {
-                LogScope(sm.Scope);
-                foreach (var metric in sm.Metrics)
-                {
-                    if (!Detailed)
-                    {
-                        _logger.Information("{Exporter} metric {Name} {Type} points={Points}", _exporter, metric.Name, metric.DataCase, DebugFormat.PointCount(metric));
-                        continue;
-                    }
-
-                    _logger.Information(
-                        "{Exporter} metric {Name} {Type} unit={Unit} description={Description} points={Points}",
-                        _exporter, metric.Name, metric.DataCase, metric.Unit, metric.Description, DebugFormat.Points(metric));
-                }
+                logger.Information("{Exporter} scope {ScopeName} {ScopeVersion}", exporter, scope?.Name, scope?.Version);
             }
         }
-    }
 
-    private void LogRecords(RepeatedField<ResourceLogs> resources)
-    {
-        foreach (var rl in resources)
+        public void Item(Span span)
         {
-            LogResource(rl.Resource, rl.SchemaUrl);
-            foreach (var sl in rl.ScopeLogs)
+            if (!detailed)
             {
-                LogScope(sl.Scope);
-                foreach (var record in sl.LogRecords)
-                {
-                    if (!Detailed)
-                    {
-                        _logger.Information("{Exporter} log {Severity} event={EventName} trace_id={TraceId}", _exporter, record.SeverityText, record.EventName, DebugFormat.Hex(record.TraceId));
-                        continue;
-                    }
-
-                    _logger.Information(
-                        "{Exporter} log time={Time} severity={Severity} ({SeverityNumber}) event={EventName} trace_id={TraceId} span_id={SpanId} body={Body} attributes={Attributes}",
-                        _exporter, DebugFormat.Time(record.TimeUnixNano), record.SeverityText, (int)record.SeverityNumber, record.EventName,
-                        DebugFormat.Hex(record.TraceId), DebugFormat.Hex(record.SpanId), DebugFormat.Value(record.Body), DebugFormat.Attributes(record.Attributes));
-                }
+                logger.Information("{Exporter} span {Name} trace_id={TraceId} span_id={SpanId}", exporter, span.Name, DebugFormat.Hex(span.TraceId), DebugFormat.Hex(span.SpanId));
+                return;
             }
+
+            logger.Information(
+                "{Exporter} span {Name} trace_id={TraceId} span_id={SpanId} parent_span_id={ParentSpanId} kind={Kind} start={Start} end={End} status={StatusCode} {StatusMessage} attributes={Attributes} events={Events} links={Links}",
+                exporter, span.Name, DebugFormat.Hex(span.TraceId), DebugFormat.Hex(span.SpanId), DebugFormat.Hex(span.ParentSpanId), span.Kind,
+                DebugFormat.Time(span.StartTimeUnixNano), DebugFormat.Time(span.EndTimeUnixNano), span.Status?.Code, span.Status?.Message,
+                DebugFormat.Attributes(span.Attributes), DebugFormat.Events(span), DebugFormat.Links(span));
+        }
+
+        public void Item(Metric metric)
+        {
+            if (!detailed)
+            {
+                logger.Information("{Exporter} metric {Name} {Type} points={Points}", exporter, metric.Name, metric.DataCase, MetricPoints.Count(metric));
+                return;
+            }
+
+            logger.Information(
+                "{Exporter} metric {Name} {Type} unit={Unit} description={Description} points={Points}",
+                exporter, metric.Name, metric.DataCase, metric.Unit, metric.Description, DebugFormat.Points(metric));
+        }
+
+        public void Item(LogRecord record)
+        {
+            if (!detailed)
+            {
+                logger.Information("{Exporter} log {Severity} event={EventName} trace_id={TraceId}", exporter, record.SeverityText, record.EventName, DebugFormat.Hex(record.TraceId));
+                return;
+            }
+
+            logger.Information(
+                "{Exporter} log time={Time} severity={Severity} ({SeverityNumber}) event={EventName} trace_id={TraceId} span_id={SpanId} body={Body} attributes={Attributes}",
+                exporter, DebugFormat.Time(record.TimeUnixNano), record.SeverityText, (int)record.SeverityNumber, record.EventName,
+                DebugFormat.Hex(record.TraceId), DebugFormat.Hex(record.SpanId), DebugFormat.Value(record.Body), DebugFormat.Attributes(record.Attributes));
         }
     }
 }

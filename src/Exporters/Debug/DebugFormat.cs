@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.Text;
+using Collector.Pipeline.Otlp;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Exporters.Debug;
 
@@ -98,85 +100,65 @@ internal static class DebugFormat
         }
     }
 
-    public static int PointCount(Metric metric) => metric.DataCase switch
+    public static string Events(Span span) => List(span.Events, static e => $"{e.Name}@{Time(e.TimeUnixNano)} {Attributes(e.Attributes)}");
+
+    public static string Links(Span span) => List(span.Links, static l => $"{Hex(l.TraceId)}/{Hex(l.SpanId)} {Attributes(l.Attributes)}");
+
+    private static string List<TElement>(RepeatedField<TElement> elements, Func<TElement, string> format)
     {
-        Metric.DataOneofCase.Gauge => metric.Gauge.DataPoints.Count,
-        Metric.DataOneofCase.Sum => metric.Sum.DataPoints.Count,
-        Metric.DataOneofCase.Histogram => metric.Histogram.DataPoints.Count,
-        Metric.DataOneofCase.ExponentialHistogram => metric.ExponentialHistogram.DataPoints.Count,
-        Metric.DataOneofCase.Summary => metric.Summary.DataPoints.Count,
-        _ => 0,
-    };
+        var parts = new string[elements.Count];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            parts[i] = format(elements[i]);
+        }
+
+        return "[" + string.Join("; ", parts) + "]";
+    }
 
     /// <summary>Every data point as "{attributes} value", separated by "; ".</summary>
     public static string Points(Metric metric)
     {
-        var sb = new StringBuilder();
-        switch (metric.DataCase)
-        {
-            case Metric.DataOneofCase.Gauge:
-                AppendNumberPoints(sb, metric.Gauge.DataPoints);
-                break;
-            case Metric.DataOneofCase.Sum:
-                AppendNumberPoints(sb, metric.Sum.DataPoints);
-                break;
-            case Metric.DataOneofCase.Histogram:
-                foreach (var p in metric.Histogram.DataPoints)
-                {
-                    Separate(sb);
-                    AppendAttributes(sb, p.Attributes);
-                    sb.Append(CultureInfo.InvariantCulture, $" count={p.Count} sum={p.Sum:R} buckets=[{string.Join(',', p.BucketCounts)}]");
-                }
-
-                break;
-            case Metric.DataOneofCase.ExponentialHistogram:
-                foreach (var p in metric.ExponentialHistogram.DataPoints)
-                {
-                    Separate(sb);
-                    AppendAttributes(sb, p.Attributes);
-                    sb.Append(CultureInfo.InvariantCulture, $" count={p.Count} sum={p.Sum:R} scale={p.Scale}");
-                }
-
-                break;
-            case Metric.DataOneofCase.Summary:
-                foreach (var p in metric.Summary.DataPoints)
-                {
-                    Separate(sb);
-                    AppendAttributes(sb, p.Attributes);
-                    sb.Append(CultureInfo.InvariantCulture, $" count={p.Count} sum={p.Sum:R}");
-                }
-
-                break;
-            default:
-                break;
-        }
-
-        return sb.ToString();
+        var points = new PointText(new StringBuilder());
+        MetricPoints.Visit(metric, ref points);
+        return points.Text.ToString();
     }
 
-    private static void AppendNumberPoints(StringBuilder sb, RepeatedField<NumberDataPoint> points)
+    private readonly struct PointText(StringBuilder text) : IDataPointVisitor
     {
-        foreach (var p in points)
+        public StringBuilder Text => text;
+
+        public void Point(NumberDataPoint point)
         {
-            Separate(sb);
-            AppendAttributes(sb, p.Attributes);
-            sb.Append(' ');
-            if (p.ValueCase == NumberDataPoint.ValueOneofCase.AsDouble)
+            Begin(point.Attributes).Append(' ');
+            if (point.ValueCase == NumberDataPoint.ValueOneofCase.AsDouble)
             {
-                sb.Append(p.AsDouble.ToString("R", CultureInfo.InvariantCulture));
+                text.Append(point.AsDouble.ToString("R", CultureInfo.InvariantCulture));
             }
             else
             {
-                sb.Append(p.AsInt.ToString(CultureInfo.InvariantCulture));
+                text.Append(point.AsInt.ToString(CultureInfo.InvariantCulture));
             }
         }
-    }
 
-    private static void Separate(StringBuilder sb)
-    {
-        if (sb.Length > 0)
+        public void Point(HistogramDataPoint point) =>
+            Begin(point.Attributes).Append(CultureInfo.InvariantCulture, $" count={point.Count} sum={point.Sum:R} buckets=[{string.Join(',', point.BucketCounts)}]");
+
+        public void Point(ExponentialHistogramDataPoint point) =>
+            Begin(point.Attributes).Append(CultureInfo.InvariantCulture, $" count={point.Count} sum={point.Sum:R} scale={point.Scale}");
+
+        public void Point(SummaryDataPoint point) =>
+            Begin(point.Attributes).Append(CultureInfo.InvariantCulture, $" count={point.Count} sum={point.Sum:R}");
+
+        /// <summary>The separator from the previous point, then this point's attributes.</summary>
+        private StringBuilder Begin(RepeatedField<KeyValue> attributes)
         {
-            sb.Append("; ");
+            if (text.Length > 0)
+            {
+                text.Append("; ");
+            }
+
+            AppendAttributes(text, attributes);
+            return text;
         }
     }
 }

@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
@@ -19,7 +20,7 @@ namespace Collector.Exporters.Langtrace;
 /// <item>every event carries <c>attributes</c> (maybe empty) and <c>timeUnixNano</c> (the server fails the whole request otherwise);</item>
 /// <item>the server keeps only string and int values, so bool, double, array, kvlist and bytes values
 /// travel as their JSON text in <c>stringValue</c> ("true", "0.25", "[\"a\",1]"); ints stay <c>intValue</c>;</item>
-/// <item>GenAI spans get what Langtrace's UI and cost queries read (<see cref="LlmSpanFacts"/>), and
+/// <item>GenAI spans get what Langtrace's UI and cost queries read (read through <see cref="GenAiSpanView"/>), and
 /// prompt / completion as <c>gen_ai.content.prompt</c> / <c>gen_ai.content.completion</c> events
 /// when the span holds them only as attributes.</item>
 /// </list>
@@ -89,9 +90,10 @@ internal sealed class LangtraceJsonEncoder
         WriteScope(w, scope.Scope);
         w.WriteStartArray(SpansName);
         var resourceAttributes = resource.Resource?.Attributes;
-        foreach (var span in scope.Spans)
+        // Index loops throughout: a protobuf list's foreach enumerator is boxed, once per list.
+        for (var i = 0; i < scope.Spans.Count; i++)
         {
-            WriteSpan(w, span, resourceAttributes);
+            WriteSpan(w, scope.Spans[i], resourceAttributes);
         }
 
         w.WriteEndArray();
@@ -110,10 +112,7 @@ internal sealed class LangtraceJsonEncoder
         w.WriteStartArray(AttributesName);
         if (resource is not null)
         {
-            foreach (var kv in resource.Attributes)
-            {
-                WriteKeyValue(w, kv.Key, kv.Value);
-            }
+            WriteKeyValues(w, resource.Attributes);
         }
 
         w.WriteEndArray();
@@ -168,19 +167,17 @@ internal sealed class LangtraceJsonEncoder
         WriteNanos(w, EndName, span.EndTimeUnixNano);
 
         var a = span.Attributes;
-        var facts = LlmSpanFacts.Of(span);
-        var type = facts.Type(a);
+        var view = GenAiSpanView.Of(span);
+        var type = LangtraceServiceTypes.Of(view);
         w.WriteStartArray(AttributesName);
-        // Renamed only when readable as a count: WriteDerivedAttributes then writes it under the newer key.
-        var renamePrompt = type == LangtraceServiceType.Llm && facts.LlmTokenCounts < 0 && facts.InputTokens < 0
-            && LlmSpanFacts.Count(a, facts.PromptTokens) is not null;
-        var renameCompletion = type == LangtraceServiceType.Llm && facts.LlmTokenCounts < 0 && facts.OutputTokens < 0
-            && LlmSpanFacts.Count(a, facts.CompletionTokens) is not null;
+        // Langtrace's cost query adds up gen_ai.usage.input_tokens and .prompt_tokens: the older
+        // key travels under the newer one (WriteDerivedAttributes writes it) so that a call is never
+        // priced twice. Renamed only when readable as a count.
+        var renamePrompt = Renamed(view, type, GenAiKey.PromptTokens, GenAiKey.InputTokens);
+        var renameCompletion = Renamed(view, type, GenAiKey.CompletionTokens, GenAiKey.OutputTokens);
         for (var i = 0; i < a.Count; i++)
         {
-            // Langtrace's cost query adds up gen_ai.usage.input_tokens and .prompt_tokens: the older
-            // key travels under the newer one so that a call is never priced twice.
-            if ((renamePrompt && i == facts.PromptTokens) || (renameCompletion && i == facts.CompletionTokens))
+            if (i == renamePrompt || i == renameCompletion)
             {
                 continue;
             }
@@ -191,7 +188,7 @@ internal sealed class LangtraceJsonEncoder
         CopyResourceAttributes(w, a, resourceAttributes);
         if (type != LangtraceServiceType.None)
         {
-            WriteDerivedAttributes(w, a, facts, type);
+            WriteDerivedAttributes(w, view, type);
         }
 
         w.WriteEndArray();
@@ -201,8 +198,9 @@ internal sealed class LangtraceJsonEncoder
         }
 
         w.WriteStartArray(EventsName);
-        foreach (var e in span.Events)
+        for (var i = 0; i < span.Events.Count; i++)
         {
+            var e = span.Events[i];
             w.WriteStartObject();
             WriteNanos(w, TimeName, e.TimeUnixNano);
             w.WriteString(NameName, e.Name);
@@ -217,7 +215,8 @@ internal sealed class LangtraceJsonEncoder
 
         if (type != LangtraceServiceType.None)
         {
-            WriteMessageEvents(w, span, facts);
+            WriteMessageEvent(w, view, prompt: true, span.StartTimeUnixNano);
+            WriteMessageEvent(w, view, prompt: false, span.EndTimeUnixNano);
         }
 
         w.WriteEndArray();
@@ -227,8 +226,9 @@ internal sealed class LangtraceJsonEncoder
         }
 
         w.WriteStartArray(LinksName);
-        foreach (var link in span.Links)
+        for (var i = 0; i < span.Links.Count; i++)
         {
+            var link = span.Links[i];
             w.WriteStartObject();
             WriteHex(w, TraceIdName, link.TraceId);
             WriteHex(w, SpanIdName, link.SpanId);
@@ -275,21 +275,33 @@ internal sealed class LangtraceJsonEncoder
             return;
         }
 
-        foreach (var key in _copyResourceAttributes)
+        for (var k = 0; k < _copyResourceAttributes.Count; k++)
         {
-            if (Find(resource, key) is { } value && Find(span, key) is null)
+            var key = _copyResourceAttributes[k];
+            var index = OtlpAttributes.IndexOf(resource, key);
+            if (index >= 0 && OtlpAttributes.IndexOf(span, key) < 0)
             {
-                WriteKeyValue(w, key, value);
+                WriteKeyValue(w, key, resource[index].Value);
             }
         }
     }
 
-    /// <summary>Adds, only where the span lacks them, the keys Langtrace reads for its type, vendor, model and token usage.</summary>
-    private static void WriteDerivedAttributes(Utf8JsonWriter w, RepeatedField<KeyValue> a, in LlmSpanFacts f, LangtraceServiceType type)
+    /// <summary>Where the older usage key <paramref name="older"/> is to be skipped because it travels as <paramref name="newer"/>, or -1.</summary>
+    private static int Renamed(in GenAiSpanView view, LangtraceServiceType type, GenAiKey older, GenAiKey newer) =>
+        type == LangtraceServiceType.Llm && !view.Has(GenAiKey.LangtraceTokenCounts) && !view.Has(newer)
+        && view.Value(older) is { } value && GenAiConventions.TryGetCount(value, out _)
+            ? view.IndexOf(older)
+            : -1;
+
+    /// <summary>
+    /// Adds, only where the span lacks them, the keys Langtrace reads for its type, vendor, model
+    /// and token usage; provider, model and counts are the GenAI module's answer for the span.
+    /// </summary>
+    private static void WriteDerivedAttributes(Utf8JsonWriter w, in GenAiSpanView view, LangtraceServiceType type)
     {
-        if (f.ServiceType < 0)
+        if (!view.Has(GenAiKey.LangtraceServiceType))
         {
-            WriteString(w, "langtrace.service.type", type switch
+            WriteString(w, GenAiOperation.LangtraceKey, type switch
             {
                 LangtraceServiceType.Llm => "llm",
                 LangtraceServiceType.VectorDb => "vectordb",
@@ -297,18 +309,17 @@ internal sealed class LangtraceJsonEncoder
             });
         }
 
-        var provider = f.Provider(a);
-        if (provider is not null)
+        if (view.Provider() is { } provider)
         {
             var vendor = LangtraceVendor.Of(provider);
-            if (f.ServiceName < 0)
+            if (!view.Has(GenAiKey.LangtraceServiceName))
             {
-                WriteString(w, "langtrace.service.name", vendor);
+                WriteString(w, GenAiConventions.LangtraceServiceName, vendor);
             }
 
-            if (f.GenAiSystem < 0)
+            if (!view.Has(GenAiKey.System))
             {
-                WriteString(w, "gen_ai.system", vendor);
+                WriteString(w, GenAiConventions.System, vendor);
             }
         }
 
@@ -317,161 +328,96 @@ internal sealed class LangtraceJsonEncoder
             return;
         }
 
-        if (f.Model(a) is { } model)
+        if (view.Model() is { } model)
         {
-            if (f.RequestModel < 0)
+            if (!view.Has(GenAiKey.RequestModel))
             {
-                WriteString(w, "gen_ai.request.model", model);
+                WriteString(w, GenAiConventions.RequestModel, model);
             }
 
-            if (f.LlmModel < 0)
+            if (!view.Has(GenAiKey.LegacyLlmModel))
             {
-                WriteString(w, "llm.model", model);
+                WriteString(w, GenAiConventions.LegacyLlmModel, model);
             }
         }
 
         // llm.token.counts is the older Langtrace form, which its queries read on their own: adding
         // gen_ai.usage.* next to it would count the call twice.
-        if (f.LlmTokenCounts >= 0)
+        if (view.Has(GenAiKey.LangtraceTokenCounts))
         {
             return;
         }
 
-        var input = LlmSpanFacts.Count(a, f.InputTokens) ?? LlmSpanFacts.Count(a, f.PromptTokens) ?? LlmSpanFacts.Count(a, f.OiPromptTokens);
-        var output = LlmSpanFacts.Count(a, f.OutputTokens) ?? LlmSpanFacts.Count(a, f.CompletionTokens) ?? LlmSpanFacts.Count(a, f.OiCompletionTokens);
-        if (f.InputTokens < 0 && input is { } i)
+        if (!view.Has(GenAiKey.InputTokens) && view.InputTokens() is { } input)
         {
-            WriteInt(w, "gen_ai.usage.input_tokens", i);
+            WriteInt(w, GenAiConventions.InputTokensKey, input);
         }
 
-        if (f.OutputTokens < 0 && output is { } o)
+        if (!view.Has(GenAiKey.OutputTokens) && view.OutputTokens() is { } output)
         {
-            WriteInt(w, "gen_ai.usage.output_tokens", o);
+            WriteInt(w, GenAiConventions.OutputTokensKey, output);
         }
 
-        if (f.TotalTokens < 0 && f.RequestTotalTokens < 0)
+        if (!view.Has(GenAiKey.TotalTokens) && !view.Has(GenAiKey.LangtraceRequestTotalTokens) && view.TotalTokens() is { } total)
         {
-            var total = LlmSpanFacts.Count(a, f.LlmUsageTotalTokens) ?? LlmSpanFacts.Count(a, f.OiTotalTokens) ?? (input + output);
-            if (total is { } t)
-            {
-                WriteInt(w, "gen_ai.usage.total_tokens", t);
-            }
+            WriteInt(w, GenAiConventions.TotalTokensKey, total);
         }
-    }
-
-    /// <summary>Prompt and completion as the events Langtrace's LLM view reads, when the span has them only as attributes.</summary>
-    private void WriteMessageEvents(Utf8JsonWriter w, Span span, in LlmSpanFacts f)
-    {
-        var a = span.Attributes;
-        if (!f.HasPromptEvent && MessagesText(a, f.InputMessages, f.PromptText, f.IndexedPrompt, LlmSpanFacts.IndexedPromptPrefix, f.OiInputMessages, LlmSpanFacts.OiInputPrefix) is { } prompt)
-        {
-            WriteMessageEvent(w, LlmSpanFacts.PromptEventName, "gen_ai.prompt", span.StartTimeUnixNano, prompt);
-        }
-
-        if (!f.HasCompletionEvent && MessagesText(a, f.OutputMessages, f.CompletionText, f.IndexedCompletion, LlmSpanFacts.IndexedCompletionPrefix, f.OiOutputMessages, LlmSpanFacts.OiOutputPrefix) is { } completion)
-        {
-            WriteMessageEvent(w, LlmSpanFacts.CompletionEventName, "gen_ai.completion", span.EndTimeUnixNano, completion);
-        }
-    }
-
-    private static void WriteMessageEvent(Utf8JsonWriter w, string name, string key, ulong time, string text)
-    {
-        w.WriteStartObject();
-        WriteNanos(w, TimeName, time);
-        w.WriteString(NameName, name);
-        w.WriteStartArray(AttributesName);
-        WriteString(w, key, text);
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    /// <summary>The messages as JSON text, from the first form the span has: the OTel JSON attribute, a plain text attribute, the OpenLLMetry or the OpenInference indexed form.</summary>
-    private string? MessagesText(RepeatedField<KeyValue> a, int messages, int text, bool indexed, string indexedPrefix, bool openInference, string oiPrefix)
-    {
-        if (messages >= 0 && a[messages].Value is { } value)
-        {
-            return value.ValueCase == AnyValue.ValueOneofCase.StringValue ? value.StringValue : JsonText(value);
-        }
-
-        if (LlmSpanFacts.Text(a, text) is { } plain)
-        {
-            return plain;
-        }
-
-        if (indexed)
-        {
-            return IndexedMessagesText(a, indexedPrefix, infix: null);
-        }
-
-        return openInference ? IndexedMessagesText(a, oiPrefix, infix: "message.") : null;
     }
 
     /// <summary>
-    /// Rebuilds "prefix{i}.field" (OpenLLMetry) or "prefix{i}.message.field" (OpenInference)
-    /// attributes as a JSON array of one object per index, fields in attribute order.
+    /// The prompt (or completion) as the event Langtrace's LLM view reads, when the span has no such
+    /// event: from the first form the span has, the OTel JSON attribute (as it is), a plain
+    /// <c>gen_ai.prompt</c> attribute, or an indexed form (OpenLLMetry, OpenInference) written as
+    /// Langtrace-shaped message JSON.
     /// </summary>
-    private string IndexedMessagesText(RepeatedField<KeyValue> a, string prefix, string? infix)
+    private void WriteMessageEvent(Utf8JsonWriter w, in GenAiSpanView view, bool prompt, ulong time)
     {
-        var parts = new List<(int Index, int Order, string Field, AnyValue Value)>();
-        for (var i = 0; i < a.Count; i++)
+        if (view.Has(prompt ? GenAiMessageForms.PromptEvent : GenAiMessageForms.CompletionEvent))
         {
-            var key = a[i].Key;
-            if (!key.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var index = LlmSpanFacts.IndexAfter(key, prefix, out var rest);
-            if (index < 0)
-            {
-                continue;
-            }
-
-            if (infix is not null && string.CompareOrdinal(key, rest, infix, 0, infix.Length) == 0 && key.Length > rest + infix.Length)
-            {
-                rest += infix.Length;
-            }
-
-            parts.Add((index, i, key[rest..], a[i].Value ?? new AnyValue()));
+            return;
         }
 
-        parts.Sort(static (x, y) => x.Index != y.Index ? x.Index.CompareTo(y.Index) : x.Order.CompareTo(y.Order));
-        var sw = StartScratch();
-        sw.WriteStartArray();
-        for (var p = 0; p < parts.Count; p++)
+        string text;
+        if (view.Value(prompt ? GenAiKey.InputMessages : GenAiKey.OutputMessages) is { } messages)
         {
-            if (p == 0 || parts[p].Index != parts[p - 1].Index)
-            {
-                if (p > 0)
-                {
-                    sw.WriteEndObject();
-                }
-
-                sw.WriteStartObject();
-            }
-
-            sw.WritePropertyName(parts[p].Field);
-            WriteJsonValue(sw, parts[p].Value);
+            text = messages.ValueCase == AnyValue.ValueOneofCase.StringValue ? messages.StringValue : JsonText(messages);
+        }
+        else if (view.Text(prompt ? GenAiKey.PromptText : GenAiKey.CompletionText) is { Length: > 0 } plain)
+        {
+            text = plain;
+        }
+        else if (view.IndexedForm(prompt)?.Read(view.Attributes) is { } indexed)
+        {
+            MessageJson.Write(StartScratch(), indexed, MessageJsonShape.Langtrace);
+            text = ScratchText();
+        }
+        else
+        {
+            return;
         }
 
-        if (parts.Count > 0)
-        {
-            sw.WriteEndObject();
-        }
-
-        sw.WriteEndArray();
-        return ScratchText();
+        w.WriteStartObject();
+        WriteNanos(w, TimeName, time);
+        w.WriteString(NameName, prompt ? GenAiConventions.LangtracePromptEvent : GenAiConventions.LangtraceCompletionEvent);
+        w.WriteStartArray(AttributesName);
+        WriteString(w, prompt ? GenAiConventions.LangtracePromptAttribute : GenAiConventions.LangtraceCompletionAttribute, text);
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     private void WriteAttributes(Utf8JsonWriter w, RepeatedField<KeyValue> attributes)
     {
         w.WriteStartArray(AttributesName);
-        foreach (var kv in attributes)
-        {
-            WriteKeyValue(w, kv.Key, kv.Value);
-        }
-
+        WriteKeyValues(w, attributes);
         w.WriteEndArray();
+    }
+
+    private void WriteKeyValues(Utf8JsonWriter w, RepeatedField<KeyValue> attributes)
+    {
+        for (var i = 0; i < attributes.Count; i++)
+        {
+            WriteKeyValue(w, attributes[i].Key, attributes[i].Value);
+        }
     }
 
     /// <summary>One attribute as Langtrace keeps it: strings and ints as they are, every other type as its JSON text.</summary>
@@ -492,17 +438,16 @@ internal sealed class LangtraceJsonEncoder
                 w.WriteString(StringValueName, value!.BoolValue ? "true" : "false");
                 break;
             case AnyValue.ValueOneofCase.DoubleValue:
-                Span<byte> number = stackalloc byte[32];
-                w.WriteString(StringValueName, number[..FormatDouble(value!.DoubleValue, number)]);
+                Span<byte> number = stackalloc byte[AnyValueJson.MaxDoubleLength];
+                w.WriteString(StringValueName, number[..AnyValueJson.FormatDouble(value!.DoubleValue, number)]);
                 break;
             case AnyValue.ValueOneofCase.BytesValue:
                 w.WriteBase64String(StringValueName, value!.BytesValue.Span);
                 break;
             case AnyValue.ValueOneofCase.ArrayValue:
             case AnyValue.ValueOneofCase.KvlistValue:
-                var sw = StartScratch();
-                WriteJsonValue(sw, value!);
-                sw.Flush();
+                AnyValueJson.Write(StartScratch(), value!);
+                _scratchWriter.Flush();
                 w.WriteString(StringValueName, _scratch.WrittenSpan);
                 break;
             default:
@@ -515,65 +460,9 @@ internal sealed class LangtraceJsonEncoder
         w.WriteEndObject();
     }
 
-    /// <summary>A value as JSON: numbers, booleans and nesting kept, so that the text reads back to the same types.</summary>
-    private static void WriteJsonValue(Utf8JsonWriter w, AnyValue value)
-    {
-        switch (value.ValueCase)
-        {
-            case AnyValue.ValueOneofCase.StringValue:
-                w.WriteStringValue(value.StringValue);
-                break;
-            case AnyValue.ValueOneofCase.IntValue:
-                w.WriteNumberValue(value.IntValue);
-                break;
-            case AnyValue.ValueOneofCase.BoolValue:
-                w.WriteBooleanValue(value.BoolValue);
-                break;
-            case AnyValue.ValueOneofCase.DoubleValue:
-                Span<byte> number = stackalloc byte[32];
-                var length = FormatDouble(value.DoubleValue, number);
-                if (double.IsFinite(value.DoubleValue))
-                {
-                    w.WriteRawValue(number[..length], skipInputValidation: true);
-                }
-                else
-                {
-                    // JSON has no NaN or Infinity: the OTLP/JSON spelling as a string.
-                    w.WriteStringValue(number[..length]);
-                }
-
-                break;
-            case AnyValue.ValueOneofCase.BytesValue:
-                w.WriteBase64StringValue(value.BytesValue.Span);
-                break;
-            case AnyValue.ValueOneofCase.ArrayValue:
-                w.WriteStartArray();
-                foreach (var item in value.ArrayValue.Values)
-                {
-                    WriteJsonValue(w, item);
-                }
-
-                w.WriteEndArray();
-                break;
-            case AnyValue.ValueOneofCase.KvlistValue:
-                w.WriteStartObject();
-                foreach (var kv in value.KvlistValue.Values)
-                {
-                    w.WritePropertyName(kv.Key);
-                    WriteJsonValue(w, kv.Value ?? new AnyValue());
-                }
-
-                w.WriteEndObject();
-                break;
-            default:
-                w.WriteNullValue();
-                break;
-        }
-    }
-
     private string JsonText(AnyValue value)
     {
-        WriteJsonValue(StartScratch(), value);
+        AnyValueJson.Write(StartScratch(), value);
         return ScratchText();
     }
 
@@ -588,48 +477,6 @@ internal sealed class LangtraceJsonEncoder
     {
         _scratchWriter.Flush();
         return System.Text.Encoding.UTF8.GetString(_scratch.WrittenSpan);
-    }
-
-    /// <summary>Shortest round-trip text; integral values keep a ".0" so that the text still reads as a double.</summary>
-    private static int FormatDouble(double value, Span<byte> destination)
-    {
-        if (double.IsNaN(value))
-        {
-            return Copy("NaN"u8, destination);
-        }
-
-        if (double.IsInfinity(value))
-        {
-            return Copy(value > 0 ? "Infinity"u8 : "-Infinity"u8, destination);
-        }
-
-        value.TryFormat(destination, out var written, "R", CultureInfo.InvariantCulture);
-        if (destination[..written].IndexOfAny(".Ee"u8) < 0)
-        {
-            ".0"u8.CopyTo(destination[written..]);
-            written += 2;
-        }
-
-        return written;
-    }
-
-    private static int Copy(ReadOnlySpan<byte> text, Span<byte> destination)
-    {
-        text.CopyTo(destination);
-        return text.Length;
-    }
-
-    private static AnyValue? Find(RepeatedField<KeyValue> attributes, string key)
-    {
-        for (var i = 0; i < attributes.Count; i++)
-        {
-            if (attributes[i].Key == key)
-            {
-                return attributes[i].Value ?? new AnyValue();
-            }
-        }
-
-        return null;
     }
 
     private static void WriteString(Utf8JsonWriter w, string key, string value)

@@ -13,7 +13,7 @@ namespace Collector.Exporters.Langtrace;
 
 /// <summary>
 /// One attempt to deliver one request batch (one resource, one scope, at most batch_size spans)
-/// to Langtrace, and the reply mapped per DESIGN section 7: 2xx ok; 400/401/403 permanent (key
+/// to Langtrace, and the reply mapped per docs/architecture.md "Acks and durability": 2xx ok; 400/401/403 permanent (key
 /// missing or rejected); 408/429/5xx retryable; 404 (the server's catch-all for any ingestion
 /// error) retryable, then dropped as poison; any other status permanent.
 /// </summary>

@@ -1,3 +1,6 @@
+using OpenTelemetry.Proto.Collector.Trace.V1;
+using OpenTelemetry.Proto.Trace.V1;
+
 namespace Collector.Pipeline.Otlp;
 
 /// <summary>A ResourceSpans of an encoded request: its resource message bytes (when present) and schema url bytes.</summary>
@@ -16,14 +19,16 @@ internal readonly record struct EncodedSpan(int Scope, ReadOnlyMemory<byte> Byte
 /// </summary>
 internal sealed class EncodedTraces
 {
-    // ExportTraceServiceRequest.resource_spans; ResourceSpans.resource / scope_spans / schema_url;
-    // ScopeSpans.scope / spans / schema_url; Span.trace_id / span_id.
-    private const int RequestResourceSpans = 1;
-    private const int ContainerHeader = 1;
-    private const int ContainerChildren = 2;
-    private const int ContainerSchemaUrl = 3;
-    private const int SpanTraceId = 1;
-    private const int SpanSpanId = 2;
+    // Field numbers from the field table (static readonly: constants to the JIT once initialised).
+    private static readonly int RequestResourceSpans = Number(ExportTraceServiceRequest.Descriptor, "resource_spans");
+    private static readonly Container ResourceLayout = new(
+        Number(ResourceSpans.Descriptor, "resource"), Number(ResourceSpans.Descriptor, "scope_spans"), Number(ResourceSpans.Descriptor, "schema_url"));
+
+    private static readonly Container ScopeLayout = new(
+        Number(ScopeSpans.Descriptor, "scope"), Number(ScopeSpans.Descriptor, "spans"), Number(ScopeSpans.Descriptor, "schema_url"));
+
+    private static readonly int SpanTraceId = Number(Span.Descriptor, "trace_id");
+    private static readonly int SpanSpanId = Number(Span.Descriptor, "span_id");
 
     public List<EncodedResource> Resources { get; } = [];
 
@@ -102,6 +107,7 @@ internal sealed class EncodedTraces
     {
         header = null;
         schemaUrl = ReadOnlyMemory<byte>.Empty;
+        var layout = isResource ? ResourceLayout : ScopeLayout;
         var reader = new ProtoFieldReader(message.Span);
         while (reader.MoveNext())
         {
@@ -111,18 +117,25 @@ internal sealed class EncodedTraces
             }
 
             var payload = message.Slice(reader.Start, reader.Length);
-            switch (reader.Number)
+            if (reader.Number == layout.Header)
             {
-                case ContainerHeader when header is not null:
+                if (header is not null)
+                {
                     return false;
-                case ContainerHeader:
-                    header = payload;
-                    break;
-                case ContainerChildren when !(isResource ? TryReadScope(index, payload) : TryReadSpan(index, payload)):
+                }
+
+                header = payload;
+            }
+            else if (reader.Number == layout.Children)
+            {
+                if (!(isResource ? TryReadScope(index, payload) : TryReadSpan(index, payload)))
+                {
                     return false;
-                case ContainerSchemaUrl:
-                    schemaUrl = payload;
-                    break;
+                }
+            }
+            else if (reader.Number == layout.SchemaUrl)
+            {
+                schemaUrl = payload;
             }
         }
 
@@ -137,7 +150,7 @@ internal sealed class EncodedTraces
         var reader = new ProtoFieldReader(message.Span);
         while (reader.MoveNext())
         {
-            if (reader.IsLengthDelimited && reader.Number is SpanTraceId or SpanSpanId)
+            if (reader.IsLengthDelimited && (reader.Number == SpanTraceId || reader.Number == SpanSpanId))
             {
                 var payload = message.Slice(reader.Start, reader.Length);
                 if (reader.Number == SpanTraceId)
@@ -154,4 +167,9 @@ internal sealed class EncodedTraces
         Spans.Add(new EncodedSpan(scopeIndex, message, traceId, spanId));
         return !reader.Failed;
     }
+
+    private static int Number(Google.Protobuf.Reflection.MessageDescriptor message, string field) => OtlpFieldTable.For(message).Named(field).Number;
+
+    /// <summary>The field numbers of a ResourceSpans or ScopeSpans: its header message, its children, its schema url.</summary>
+    private readonly record struct Container(int Header, int Children, int SchemaUrl);
 }

@@ -30,8 +30,8 @@ internal static class OtlpJsonFormatter
     private static void WriteMessage(Utf8JsonWriter writer, IMessage message)
     {
         writer.WriteStartObject();
-        var fields = JsonMessageLayout.For(message.Descriptor).InNumberOrder;
-        for (var i = 0; i < fields.Count; i++)
+        var fields = OtlpFieldTable.For(message.Descriptor).InNumberOrder;
+        for (var i = 0; i < fields.Length; i++)
         {
             var field = fields[i];
             var descriptor = field.Descriptor;
@@ -74,7 +74,7 @@ internal static class OtlpJsonFormatter
         writer.WriteEndObject();
     }
 
-    private static bool IsDefault(JsonFieldLayout field, object value)
+    private static bool IsDefault(OtlpField field, object value)
     {
         if (field.IsRepeated)
         {
@@ -96,7 +96,7 @@ internal static class OtlpJsonFormatter
         };
     }
 
-    private static void WriteValue(Utf8JsonWriter writer, JsonFieldLayout field, object value)
+    private static void WriteValue(Utf8JsonWriter writer, OtlpField field, object value)
     {
         switch (value)
         {
@@ -104,16 +104,16 @@ internal static class OtlpJsonFormatter
                 WriteMessage(writer, message);
                 break;
             case string text:
-                writer.WriteStringValue(field.IsIdKey ? Base64ToHex(text) : text);
+                writer.WriteStringValue(field.IsId ? Base64ToHex(text) : text);
                 break;
             case ByteString bytes:
-                if (field.IsIdKey && bytes.Length <= 64)
+                if (field.IsId && bytes.Length <= 64)
                 {
                     Span<char> hex = stackalloc char[bytes.Length * 2];
                     Convert.TryToHexStringLower(bytes.Span, hex, out _);
                     writer.WriteStringValue(hex);
                 }
-                else if (field.IsIdKey)
+                else if (field.IsId)
                 {
                     writer.WriteStringValue(Convert.ToHexStringLower(bytes.Span));
                 }

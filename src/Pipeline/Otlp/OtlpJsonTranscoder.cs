@@ -9,7 +9,7 @@ namespace Collector.Pipeline.Otlp;
 
 /// <summary>
 /// Single-pass OTLP/JSON decoder: a <see cref="Utf8JsonReader"/> over the body, guided by the
-/// message descriptors, writes protobuf binary that the generated parser then reads. It accepts
+/// field table (<see cref="OtlpFieldTable"/>), writes protobuf binary that the generated parser then reads. It accepts
 /// exactly what the former path accepted (JSON tree, hex ids rewritten to base64, large integers
 /// quoted, Google.Protobuf's JsonParser ignoring unknown fields), so its rules mirror that parser:
 /// null clears a field, a field named twice (JSON and proto name) keeps the last value, a oneof
@@ -66,10 +66,8 @@ internal static class OtlpJsonTranscoder
         }
     }
 
-    internal static bool IsIdKey(string key) => key is "traceId" or "spanId" or "parentSpanId" or "trace_id" or "span_id" or "parent_span_id";
-
     /// <summary>Reads the object at the reader into <paramref name="output"/>; <paramref name="depth"/> counts enclosing messages.</summary>
-    private static void ReadMessage(ref Utf8JsonReader reader, JsonMessageLayout layout, ProtoBuffer output, int depth)
+    private static void ReadMessage(ref Utf8JsonReader reader, OtlpMessageFields layout, ProtoBuffer output, int depth)
     {
         if (depth > RecursionLimit)
         {
@@ -86,10 +84,10 @@ internal static class OtlpJsonTranscoder
 
         // Per object: which property names were used (duplicates are errors), which fields were set
         // (a second name for the same field replaces it), which oneofs have a member.
-        Span<bool> seen = stackalloc bool[layout.SlotCount + layout.FieldCount + layout.OneofCount];
+        Span<bool> seen = stackalloc bool[layout.SlotCount + layout.Fields.Length + layout.OneofCount];
         var seenSlots = seen[..layout.SlotCount];
-        var seenFields = seen.Slice(layout.SlotCount, layout.FieldCount);
-        var seenOneofs = seen[(layout.SlotCount + layout.FieldCount)..];
+        var seenFields = seen.Slice(layout.SlotCount, layout.Fields.Length);
+        var seenOneofs = seen[(layout.SlotCount + layout.Fields.Length)..];
         HashSet<string>? unknownNames = null;
         while (true)
         {
@@ -109,11 +107,11 @@ internal static class OtlpJsonTranscoder
                 }
 
                 Next(ref reader);
-                SkipValue(ref reader, IsIdKey(name), output);
+                SkipValue(ref reader, OtlpFieldTable.IdOf(name) != OtlpId.None, output);
                 continue;
             }
 
-            var field = layout.Field(slot);
+            var field = layout.SlotField(slot);
             if (seenSlots[slot])
             {
                 throw Invalid($"duplicate property '{reader.GetString()}'");
@@ -163,15 +161,15 @@ internal static class OtlpJsonTranscoder
         }
     }
 
-    private static void WriteMessage(ref Utf8JsonReader reader, JsonFieldLayout field, ProtoBuffer output, int depth)
+    private static void WriteMessage(ref Utf8JsonReader reader, OtlpField field, ProtoBuffer output, int depth)
     {
         output.WriteVarint(field.Tag);
         var start = output.BeginLength();
-        ReadMessage(ref reader, field.Message, output, depth + 1);
+        ReadMessage(ref reader, field.Message!, output, depth + 1);
         output.EndLength(start);
     }
 
-    private static void ReadRepeated(ref Utf8JsonReader reader, JsonFieldLayout field, ProtoBuffer output, int depth)
+    private static void ReadRepeated(ref Utf8JsonReader reader, OtlpField field, ProtoBuffer output, int depth)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -222,7 +220,7 @@ internal static class OtlpJsonTranscoder
         }
     }
 
-    private static void ReadScalar(ref Utf8JsonReader reader, JsonFieldLayout field, ProtoBuffer output, bool withTag)
+    private static void ReadScalar(ref Utf8JsonReader reader, OtlpField field, ProtoBuffer output, bool withTag)
     {
         switch (reader.TokenType)
         {
@@ -231,7 +229,7 @@ internal static class OtlpJsonTranscoder
                 return;
             case JsonTokenType.String:
                 var text = reader.ValueIsEscaped ? Unescape(ref reader, output) : reader.ValueSpan;
-                if (field.IsIdKey)
+                if (field.IsId)
                 {
                     WriteHexId(text, field, output, withTag);
                 }
@@ -279,7 +277,7 @@ internal static class OtlpJsonTranscoder
             && signed.TryFormat(digits, out var signedWritten, default, CultureInfo.InvariantCulture) ? signedWritten : 0;
     }
 
-    private static void WriteHexId(ReadOnlySpan<byte> hex, JsonFieldLayout field, ProtoBuffer output, bool withTag)
+    private static void WriteHexId(ReadOnlySpan<byte> hex, OtlpField field, ProtoBuffer output, bool withTag)
     {
         if ((hex.Length & 1) != 0)
         {
@@ -312,7 +310,7 @@ internal static class OtlpJsonTranscoder
         WriteFromString(Encoding.UTF8.GetBytes(bytes.Length == 0 ? string.Empty : Convert.ToBase64String(bytes)), field, output, withTag);
     }
 
-    private static void WriteFromString(ReadOnlySpan<byte> text, JsonFieldLayout field, ProtoBuffer output, bool withTag)
+    private static void WriteFromString(ReadOnlySpan<byte> text, OtlpField field, ProtoBuffer output, bool withTag)
     {
         switch (field.Type)
         {
@@ -350,7 +348,7 @@ internal static class OtlpJsonTranscoder
     }
 
     /// <summary>Numbers in strings: no '+', no leading zeros, decimal point and exponent allowed, range-checked.</summary>
-    private static ulong ParseNumericText(ReadOnlySpan<byte> text, JsonFieldLayout field)
+    private static ulong ParseNumericText(ReadOnlySpan<byte> text, OtlpField field)
     {
         if ((text.Length > 0 && text[0] == '+')
             || (text.Length > 1 && text[0] == '0' && char.IsAsciiDigit((char)text[1]))
@@ -402,7 +400,7 @@ internal static class OtlpJsonTranscoder
         }
     }
 
-    private static void WriteFromNumber(double value, JsonFieldLayout field, ProtoBuffer output, bool withTag)
+    private static void WriteFromNumber(double value, OtlpField field, ProtoBuffer output, bool withTag)
     {
         ulong bits;
         try
@@ -458,7 +456,7 @@ internal static class OtlpJsonTranscoder
     private static ulong Int64Bits(FieldType type, long value) =>
         type == FieldType.SInt64 ? (ulong)((value << 1) ^ (value >> 63)) : (ulong)value;
 
-    private static void WriteBits(ProtoBuffer output, JsonFieldLayout field, bool withTag, ulong bits)
+    private static void WriteBits(ProtoBuffer output, OtlpField field, bool withTag, ulong bits)
     {
         if (withTag)
         {
@@ -479,7 +477,7 @@ internal static class OtlpJsonTranscoder
         }
     }
 
-    private static void WriteLengthDelimited(ProtoBuffer output, JsonFieldLayout field, bool withTag, ReadOnlySpan<byte> bytes)
+    private static void WriteLengthDelimited(ProtoBuffer output, OtlpField field, bool withTag, ReadOnlySpan<byte> bytes)
     {
         if (withTag)
         {
@@ -514,7 +512,7 @@ internal static class OtlpJsonTranscoder
                     }
 
                     Next(ref reader);
-                    SkipValue(ref reader, IsIdKey(name), output);
+                    SkipValue(ref reader, OtlpFieldTable.IdOf(name) != OtlpId.None, output);
                 }
 
             case JsonTokenType.StartArray:
@@ -604,6 +602,6 @@ internal static class OtlpJsonTranscoder
     private static class RootLayout<TMessage>
         where TMessage : IMessage<TMessage>, new()
     {
-        public static readonly JsonMessageLayout Value = JsonMessageLayout.For(new TMessage().Descriptor);
+        public static readonly OtlpMessageFields Value = OtlpFieldTable.For(new TMessage().Descriptor);
     }
 }

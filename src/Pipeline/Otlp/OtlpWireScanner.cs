@@ -5,14 +5,11 @@ using Google.Protobuf.Reflection;
 using OpenTelemetry.Proto.Collector.Logs.V1;
 using OpenTelemetry.Proto.Collector.Metrics.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
-using OpenTelemetry.Proto.Logs.V1;
-using OpenTelemetry.Proto.Metrics.V1;
-using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Pipeline.Otlp;
 
 /// <summary>
-/// Walks an encoded Export*ServiceRequest without decoding it, guided by the message descriptors:
+/// Walks an encoded Export*ServiceRequest without decoding it, guided by the field table:
 /// checks the whole wire structure the way Google.Protobuf's parser would read it, counts the items
 /// and checks span / log record ids. Any doubt (malformed input, invalid ids, groups, oneof members
 /// overriding each other, deep nesting) answers false, and the caller decodes instead: the decoder
@@ -22,17 +19,9 @@ internal static class OtlpWireScanner
 {
     private const int MaxDepth = 64;
 
-    private static readonly Node TracesRoot = Node.Build(ExportTraceServiceRequest.Descriptor);
-    private static readonly Node MetricsRoot = Node.Build(ExportMetricsServiceRequest.Descriptor);
-    private static readonly Node LogsRoot = Node.Build(ExportLogsServiceRequest.Descriptor);
-
-    private enum ItemKind
-    {
-        None,
-        Span,
-        LogRecord,
-        DataPoint,
-    }
+    private static readonly OtlpMessageFields TracesRoot = OtlpFieldTable.For(ExportTraceServiceRequest.Descriptor);
+    private static readonly OtlpMessageFields MetricsRoot = OtlpFieldTable.For(ExportMetricsServiceRequest.Descriptor);
+    private static readonly OtlpMessageFields LogsRoot = OtlpFieldTable.For(ExportLogsServiceRequest.Descriptor);
 
     /// <summary>True when <paramref name="request"/> is well formed with valid ids; <paramref name="items"/> is then its item count.</summary>
     public static bool TryScan(Signal signal, ReadOnlySpan<byte> request, out int items)
@@ -47,7 +36,7 @@ internal static class OtlpWireScanner
         return ScanMessage(root, request, 0, ref items);
     }
 
-    private static bool ScanMessage(Node node, ReadOnlySpan<byte> data, int depth, ref int items)
+    private static bool ScanMessage(OtlpMessageFields node, ReadOnlySpan<byte> data, int depth, ref int items)
     {
         if (depth > MaxDepth)
         {
@@ -57,7 +46,7 @@ internal static class OtlpWireScanner
         // Item ids: the parser keeps the last occurrence of a field, so do we.
         int traceId = 0, spanId = 0, parentId = 0;
         var oneofMember = 0;
-        var fields = node.Fields;
+        var fields = node.ByNumber;
         var pos = 0;
         while (pos < data.Length)
         {
@@ -111,30 +100,30 @@ internal static class OtlpWireScanner
                     // Strings, ids and sub-messages are nearly every field: handled here, without a call.
                     switch (field.Content)
                     {
-                        case Content.Message:
+                        case OtlpFieldContent.Message:
                             if (!ScanMessage(field.Message!, payload, depth + 1, ref items))
                             {
                                 return false;
                             }
 
                             break;
-                        case Content.String:
+                        case OtlpFieldContent.String:
                             if (!IsValidUtf8(payload))
                             {
                                 return false;
                             }
 
                             break;
-                        case Content.TraceId:
+                        case OtlpFieldContent.TraceId:
                             traceId = payload.Length;
                             break;
-                        case Content.SpanId:
+                        case OtlpFieldContent.SpanId:
                             spanId = payload.Length;
                             break;
-                        case Content.ParentId:
+                        case OtlpFieldContent.ParentSpanId:
                             parentId = payload.Length;
                             break;
-                        case Content.Bytes:
+                        case OtlpFieldContent.Bytes:
                             break;
                         default:
                             if (!ScanPacked(field.Type, payload))
@@ -147,7 +136,7 @@ internal static class OtlpWireScanner
                 }
             }
 
-            if (field is not null && field.InOneof && field.Accepts(wire))
+            if (field is not null && field.InRealOneof && field.Accepts(wire))
             {
                 if (oneofMember != 0 && oneofMember != number)
                 {
@@ -160,9 +149,9 @@ internal static class OtlpWireScanner
 
         return node.Kind switch
         {
-            ItemKind.Span => Count(ref items) && traceId == 16 && spanId == 8 && parentId is 0 or 8,
-            ItemKind.LogRecord => Count(ref items) && traceId is 0 or 16 && spanId is 0 or 8,
-            ItemKind.DataPoint => Count(ref items),
+            OtlpItemKind.Span => Count(ref items) && traceId == 16 && spanId == 8 && parentId is 0 or 8,
+            OtlpItemKind.LogRecord => Count(ref items) && traceId is 0 or 16 && spanId is 0 or 8,
+            OtlpItemKind.DataPoint => Count(ref items),
             _ => true,
         };
     }
@@ -256,148 +245,5 @@ internal static class OtlpWireScanner
         }
 
         return false;
-    }
-
-    /// <summary>What a length-delimited field holds, as far as the scan is concerned.</summary>
-    private enum Content
-    {
-        /// <summary>A packed repeated scalar.</summary>
-        Packed,
-        Message,
-        String,
-        Bytes,
-        TraceId,
-        SpanId,
-        ParentId,
-    }
-
-    private sealed class Field
-    {
-        public required FieldType Type { get; init; }
-
-        public Node? Message { get; set; }
-
-        /// <summary>Member of the message's one real oneof (proto3 `optional` fields' synthetic oneofs hold one field and cannot conflict).</summary>
-        public bool InOneof { get; init; }
-
-        public Content Content { get; init; }
-
-        /// <summary>Bit w is set when the parser reads wire type w as this field (otherwise it keeps it as an unknown field).</summary>
-        public required int AcceptedWires { get; init; }
-
-        public bool Accepts(int wire) => ((AcceptedWires >> wire) & 1) != 0;
-
-        public static int AcceptedWireMask(FieldType type, bool repeated)
-        {
-            var natural = type switch
-            {
-                FieldType.Message or FieldType.String or FieldType.Bytes => 2,
-                FieldType.Double or FieldType.Fixed64 or FieldType.SFixed64 => 1,
-                FieldType.Float or FieldType.Fixed32 or FieldType.SFixed32 => 5,
-                FieldType.Group => 3,
-                _ => 0,
-            };
-            return (1 << natural) | (repeated ? 1 << 2 : 0);
-        }
-    }
-
-    private sealed class Node
-    {
-        private Node(Field?[] fields, ItemKind kind)
-        {
-            Fields = fields;
-            Kind = kind;
-        }
-
-        /// <summary>Indexed by field number.</summary>
-        public Field?[] Fields { get; }
-
-        public ItemKind Kind { get; }
-
-        public static Node Build(MessageDescriptor root) => Build(root, []);
-
-        private static Node Build(MessageDescriptor descriptor, Dictionary<MessageDescriptor, Node> built)
-        {
-            if (built.TryGetValue(descriptor, out var existing))
-            {
-                return existing;
-            }
-
-            var max = 0;
-            foreach (var f in descriptor.Fields.InFieldNumberOrder())
-            {
-                max = Math.Max(max, f.FieldNumber);
-            }
-
-            var fields = new Field?[max + 1];
-            var realOneofs = 0;
-            foreach (var oneof in descriptor.Oneofs)
-            {
-                realOneofs += oneof.IsSynthetic ? 0 : 1;
-            }
-
-            // OTLP messages have at most one real oneof, so one tracked member suffices.
-            if (realOneofs > 1)
-            {
-                throw new NotSupportedException($"{descriptor.FullName} has {realOneofs} oneofs; the wire scanner tracks one");
-            }
-
-            var node = new Node(fields, KindOf(descriptor));
-            built[descriptor] = node;
-            foreach (var f in descriptor.Fields.InFieldNumberOrder())
-            {
-                fields[f.FieldNumber] = new Field
-                {
-                    Type = f.FieldType,
-                    AcceptedWires = Field.AcceptedWireMask(f.FieldType, f.IsRepeated),
-                    InOneof = f.ContainingOneof is { IsSynthetic: false },
-                    Content = ContentOf(f, node.Kind),
-                };
-            }
-
-            // Second pass so that recursive message types (AnyValue) terminate.
-            foreach (var f in descriptor.Fields.InFieldNumberOrder())
-            {
-                if (f.FieldType == FieldType.Message)
-                {
-                    fields[f.FieldNumber]!.Message = Build(f.MessageType, built);
-                }
-            }
-
-            return node;
-        }
-
-        private static ItemKind KindOf(MessageDescriptor descriptor)
-        {
-            if (descriptor == Span.Descriptor)
-            {
-                return ItemKind.Span;
-            }
-
-            if (descriptor == LogRecord.Descriptor)
-            {
-                return ItemKind.LogRecord;
-            }
-
-            return descriptor == NumberDataPoint.Descriptor || descriptor == HistogramDataPoint.Descriptor
-                || descriptor == ExponentialHistogramDataPoint.Descriptor || descriptor == SummaryDataPoint.Descriptor
-                ? ItemKind.DataPoint
-                : ItemKind.None;
-        }
-
-        private static Content ContentOf(FieldDescriptor field, ItemKind kind) => field.FieldType switch
-        {
-            FieldType.Message => Content.Message,
-            FieldType.String => Content.String,
-            FieldType.Bytes when kind is ItemKind.Span or ItemKind.LogRecord => field.Name switch
-            {
-                "trace_id" => Content.TraceId,
-                "span_id" => Content.SpanId,
-                "parent_span_id" => Content.ParentId,
-                _ => Content.Bytes,
-            },
-            FieldType.Bytes => Content.Bytes,
-            _ => Content.Packed,
-        };
     }
 }

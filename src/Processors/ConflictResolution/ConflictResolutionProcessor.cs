@@ -1,4 +1,7 @@
 using Collector.Pipeline;
+using Collector.Pipeline.Otlp;
+using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Resource.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Processors.ConflictResolution;
@@ -13,22 +16,25 @@ internal sealed class ConflictResolutionProcessor(ComponentContext context, Conf
 
     public ValueTask ConsumeAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken)
     {
-        foreach (var resource in batch.Resources)
-        {
-            foreach (var scope in resource.ScopeSpans)
-            {
-                var spans = scope.Spans;
-                for (var i = 0; i < spans.Count; i++)
-                {
-                    _normalizer.Normalize(spans[i]);
-                }
-            }
-        }
-
+        var normalize = new NormalizeSpans(_normalizer);
+        OtlpTraces.Visit(batch.Resources, ref normalize);
         return next.ConsumeAsync(batch, cancellationToken);
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task ShutdownAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private readonly struct NormalizeSpans(SpanNormalizer normalizer) : IOtlpVisitor<Span>
+    {
+        public void Resource(Resource? resource, string schemaUrl)
+        {
+        }
+
+        public void Scope(InstrumentationScope? scope, string schemaUrl)
+        {
+        }
+
+        public void Item(Span item) => normalizer.Normalize(item);
+    }
 }

@@ -1,5 +1,5 @@
 using System.Collections.Frozen;
-using Collector.Processors.GenAi;
+using Collector.GenAi;
 using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Processors.ConflictResolution;

@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
-using Collector.Processors.GenAi;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
@@ -78,7 +79,7 @@ internal sealed class SpanNormalizer
         var total = ResolveScalar(ref state, GenAiConcept.TotalTokens);
         if (total is null && input is not null && output is not null)
         {
-            GenAiConventions.SetInt(span.Attributes, GenAiConventions.TotalTokensKey, input.Value + output.Value);
+            OtlpAttributes.SetInt(span.Attributes, GenAiConventions.TotalTokensKey, input.Value + output.Value);
         }
 
         ResolveMessages(ref state, GenAiConcept.Prompt);
@@ -144,19 +145,19 @@ internal sealed class SpanNormalizer
                 continue;
             }
 
-            var existing = GenAiConventions.Find(attributes, targetKeys[i]);
+            var existing = OtlpAttributes.Find(attributes, targetKeys[i]);
             if (isCount)
             {
                 if (existing is not { ValueCase: AnyValue.ValueOneofCase.IntValue } || existing.IntValue != winner.Count)
                 {
-                    GenAiConventions.SetInt(attributes, targetKeys[i], winner.Count);
+                    OtlpAttributes.SetInt(attributes, targetKeys[i], winner.Count);
                 }
             }
             else if (existing is not { ValueCase: AnyValue.ValueOneofCase.StringValue }
                 || (i == 0 ? existing.StringValue != text : !SameName(existing.StringValue, text!)))
             {
                 // Mirrors keep their own spelling when they agree (Langtrace shows langtrace.service.name as is).
-                GenAiConventions.SetString(attributes, targetKeys[i], text!);
+                OtlpAttributes.SetString(attributes, targetKeys[i], text!);
             }
         }
 
@@ -166,7 +167,7 @@ internal sealed class SpanNormalizer
             {
                 if (!candidates[i].TargetSide)
                 {
-                    GenAiConventions.Remove(attributes, candidates[i].Key);
+                    OtlpAttributes.Remove(attributes, candidates[i].Key);
                 }
             }
         }
@@ -196,7 +197,7 @@ internal sealed class SpanNormalizer
 
     private void CollectScalar(ref SpanState state, GenAiConcept concept, string key, bool targetSide, bool isCount, Candidate[] candidates, ref int n)
     {
-        var value = state.Presence.Has(key) ? GenAiConventions.Find(state.Span.Attributes, key) : null;
+        var value = state.Presence.Has(key) ? OtlpAttributes.Find(state.Span.Attributes, key) : null;
         if (value is null)
         {
             return;
@@ -270,7 +271,7 @@ internal sealed class SpanNormalizer
         const GenAiConcept concept = GenAiConcept.Operation;
         var attributes = state.Span.Attributes;
         var targetKey = _targets.Of(concept)[0];
-        var existingTarget = GenAiConventions.Find(attributes, targetKey);
+        var existingTarget = OtlpAttributes.Find(attributes, targetKey);
         if (existingTarget is { ValueCase: AnyValue.ValueOneofCase.StringValue }
             && _targets.OperationValue(GenAiOperation.Parse(targetKey, existingTarget.StringValue)) is null)
         {
@@ -321,18 +322,18 @@ internal sealed class SpanNormalizer
             || (GenAiOperation.Parse(targetKey, existingTarget.StringValue) != refined
                 && !string.Equals(existingTarget.StringValue.Trim(), value, StringComparison.OrdinalIgnoreCase)))
         {
-            GenAiConventions.SetString(attributes, targetKey, value);
+            OtlpAttributes.SetString(attributes, targetKey, value);
         }
 
         if (!_keepSourceKeys)
         {
-            var written = GenAiOperation.Parse(targetKey, GenAiConventions.FindString(attributes, targetKey)!);
+            var written = GenAiOperation.Parse(targetKey, OtlpAttributes.FindString(attributes, targetKey)!);
             for (var i = 0; i < n; i++)
             {
                 var c = candidates[i];
                 if (!c.TargetSide && (c.Conflicted || Represents(written, c.Kind)))
                 {
-                    GenAiConventions.Remove(attributes, c.Key);
+                    OtlpAttributes.Remove(attributes, c.Key);
                 }
             }
         }
@@ -342,7 +343,7 @@ internal sealed class SpanNormalizer
 
     private void CollectOperation(ref SpanState state, string key, bool targetSide, Candidate[] candidates, ref int n)
     {
-        var value = state.Presence.Has(key) ? GenAiConventions.Find(state.Span.Attributes, key) : null;
+        var value = state.Presence.Has(key) ? OtlpAttributes.Find(state.Span.Attributes, key) : null;
         if (value is null)
         {
             return;
@@ -467,7 +468,7 @@ internal sealed class SpanNormalizer
                     return;
                 }
 
-                var eventValue = GenAiConventions.Find(spanEvent.Attributes, key.EventAttribute!);
+                var eventValue = OtlpAttributes.Find(spanEvent.Attributes, key.EventAttribute!);
                 display = eventValue is { ValueCase: AnyValue.ValueOneofCase.StringValue } ? eventValue.StringValue : null;
                 messages = display is null ? null : MessageJson.TryParse(display);
                 if (messages is null)
@@ -478,7 +479,7 @@ internal sealed class SpanNormalizer
 
                 break;
             default:
-                var value = GenAiConventions.Find(attributes, key.Key);
+                var value = OtlpAttributes.Find(attributes, key.Key);
                 if (value is null)
                 {
                     return;
@@ -509,7 +510,7 @@ internal sealed class SpanNormalizer
         var json = MessageJson.Write(messages, _targets.MessageShape);
         if (_targets.Target == ConflictTarget.OtelGenAi)
         {
-            GenAiConventions.SetString(span.Attributes, _targets.Of(concept)[0], json);
+            OtlpAttributes.SetString(span.Attributes, _targets.Of(concept)[0], json);
             return;
         }
 
@@ -523,7 +524,7 @@ internal sealed class SpanNormalizer
             span.Events.Add(spanEvent);
         }
 
-        GenAiConventions.SetString(spanEvent.Attributes, attributeName, json);
+        OtlpAttributes.SetString(spanEvent.Attributes, attributeName, json);
     }
 
     private static void RemoveSource(Span span, MessageCandidate candidate)
@@ -537,7 +538,7 @@ internal sealed class SpanNormalizer
                 span.Events.Remove(candidate.Event!);
                 break;
             default:
-                GenAiConventions.Remove(span.Attributes, candidate.Key.Key);
+                OtlpAttributes.Remove(span.Attributes, candidate.Key.Key);
                 break;
         }
     }
@@ -600,7 +601,7 @@ internal sealed class SpanNormalizer
     /// <summary>Appends to an existing <c>collector.conflicts</c> (another instance may have run first), skipping records already there.</summary>
     private static void AppendConflicts(RepeatedField<KeyValue> attributes, List<string> records)
     {
-        var existing = GenAiConventions.Find(attributes, ConflictsAttribute);
+        var existing = OtlpAttributes.Find(attributes, ConflictsAttribute);
         ArrayValue array;
         if (existing is { ValueCase: AnyValue.ValueOneofCase.ArrayValue })
         {
@@ -614,7 +615,7 @@ internal sealed class SpanNormalizer
                 array.Values.Add(existing.Clone());
             }
 
-            GenAiConventions.Set(attributes, ConflictsAttribute, new AnyValue { ArrayValue = array });
+            OtlpAttributes.Set(attributes, ConflictsAttribute, new AnyValue { ArrayValue = array });
         }
 
         foreach (var record in records)

@@ -1,4 +1,4 @@
-using Collector.Processors.GenAi;
+using Collector.GenAi;
 
 namespace Collector.Processors.ConflictResolution;
 

@@ -11,11 +11,14 @@ namespace Collector.Processors.Dedup;
 /// <summary>
 /// Drops items whose identity was already seen within the window (rules in README.md), keeps
 /// the batch consistent (item count, no empty scopes or resources) and settles the acks of a
-/// batch that ends up empty, since no one downstream will. Signal specifics are the three
-/// accessors; everything else is shared by spans and log records.
+/// batch that ends up empty, since no one downstream will. Signal specifics are the shape and
+/// the item identity; everything else is shared by spans and log records.
 /// </summary>
-internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TResource>
+internal abstract class DedupProcessor<TShape, TResource, TScope, TItem> : IProcessor<TResource>
+    where TShape : struct, IOtlpShape<TResource, TScope, TItem>
     where TResource : class, IMessage<TResource>
+    where TScope : class, IMessage<TScope>
+    where TItem : class, IMessage<TItem>
 {
     private readonly IConsumer<TResource> _next;
     private readonly TimeProvider _time;
@@ -27,11 +30,9 @@ internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TR
     private long _evictionsCounted;
 
     // Encoded-batch scratch, used under the lock: item hashes in batch order (0: no identity) and
-    // the ordinals found to be duplicates, ascending; the cursor walks them during removal.
+    // the ordinals found to be duplicates, ascending.
     private readonly List<ulong> _hashes = [];
     private readonly List<int> _duplicates = [];
-    private int _ordinal;
-    private int _nextDuplicate;
 
     protected DedupProcessor(ComponentContext context, DedupConfig config, IConsumer<TResource> next, TimeProvider time, Signal signal)
     {
@@ -88,10 +89,6 @@ internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TR
 
     public Task ShutdownAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    protected abstract RepeatedField<TScope> ScopesOf(TResource resource);
-
-    protected abstract RepeatedField<TItem> ItemsOf(TScope scope);
-
     protected abstract bool TryHash(TItem item, out ulong hash);
 
     /// <summary>
@@ -126,8 +123,6 @@ internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TR
             return 0;
         }
 
-        _ordinal = 0;
-        _nextDuplicate = 0;
         return Filter(batch.Resources, now, byOrdinal: true, ref uncheckedItems);
     }
 
@@ -138,96 +133,45 @@ internal abstract class DedupProcessor<TResource, TScope, TItem> : IProcessor<TR
     /// </summary>
     private int Filter(RepeatedField<TResource> resources, long now, bool byOrdinal, ref int uncheckedItems)
     {
-        var dropped = 0;
-        var r = 0;
-        while (r < resources.Count)
-        {
-            var scopes = ScopesOf(resources[r]);
-            var droppedHere = 0;
-            var s = 0;
-            while (s < scopes.Count)
-            {
-                var items = ItemsOf(scopes[s]);
-                var removed = FilterItems(items, now, byOrdinal, ref uncheckedItems);
-                droppedHere += removed;
-                if (removed > 0 && items.Count == 0)
-                {
-                    scopes.RemoveAt(s);
-                }
-                else
-                {
-                    s++;
-                }
-            }
-
-            dropped += droppedHere;
-            if (droppedHere > 0 && scopes.Count == 0)
-            {
-                resources.RemoveAt(r);
-            }
-            else
-            {
-                r++;
-            }
-        }
-
+        var filter = new DuplicateFilter(this, now, byOrdinal);
+        var dropped = OtlpShape<TShape, TResource, TScope, TItem>.RemoveWhere(resources, ref filter);
+        uncheckedItems += filter.Unchecked;
         return dropped;
     }
 
-    /// <summary>Stable in-place compaction: kept items slide forward, the tail is cut once.</summary>
-    private int FilterItems(RepeatedField<TItem> items, long now, bool byOrdinal, ref int uncheckedItems)
+    /// <summary>Picks the duplicates, by hash against the table or by the ordinals found in the encoded batch.</summary>
+    private struct DuplicateFilter(DedupProcessor<TShape, TResource, TScope, TItem> owner, long now, bool byOrdinal) : IOtlpFilter<TResource, TScope, TItem>
     {
-        var write = 0;
-        for (var read = 0; read < items.Count; read++)
+        private int _ordinal;
+        private int _nextDuplicate;
+
+        public int Unchecked { get; private set; }
+
+        public bool Remove(TResource resource, TScope scope, TItem item)
         {
-            var item = items[read];
             if (byOrdinal)
             {
-                var duplicate = _nextDuplicate < _duplicates.Count && _duplicates[_nextDuplicate] == _ordinal;
+                var duplicates = owner._duplicates;
+                var duplicate = _nextDuplicate < duplicates.Count && duplicates[_nextDuplicate] == _ordinal;
                 _ordinal++;
-                if (duplicate)
-                {
-                    _nextDuplicate++;
-                    continue;
-                }
-            }
-            else if (TryHash(item, out var hash))
-            {
-                if (!_table.TryAdd(hash, now))
-                {
-                    continue;
-                }
-            }
-            else
-            {
-                uncheckedItems++;
+                _nextDuplicate += duplicate ? 1 : 0;
+                return duplicate;
             }
 
-            if (write != read)
+            if (owner.TryHash(item, out var hash))
             {
-                items[write] = item;
+                return !owner._table.TryAdd(hash, now);
             }
 
-            write++;
+            Unchecked++;
+            return false;
         }
-
-        var removed = items.Count - write;
-        for (var i = items.Count - 1; i >= write; i--)
-        {
-            items.RemoveAt(i);
-        }
-
-        return removed;
     }
 }
 
 internal sealed class SpanDedupProcessor(ComponentContext context, DedupConfig config, IConsumer<ResourceSpans> next, TimeProvider time)
-    : DedupProcessor<ResourceSpans, ScopeSpans, Span>(context, config, next, time, Signal.Traces)
+    : DedupProcessor<TracesShape, ResourceSpans, ScopeSpans, Span>(context, config, next, time, Signal.Traces)
 {
-    protected override RepeatedField<ScopeSpans> ScopesOf(ResourceSpans resource) => resource.ScopeSpans;
-
-    protected override RepeatedField<Span> ItemsOf(ScopeSpans scope) => scope.Spans;
-
     private readonly EncodedTraces _outline = new();
 
     protected override bool TryHash(Span item, out ulong hash) => ItemIdentity.TryHash(item, out hash);
@@ -251,11 +195,7 @@ internal sealed class SpanDedupProcessor(ComponentContext context, DedupConfig c
 }
 
 internal sealed class LogDedupProcessor(ComponentContext context, DedupConfig config, IConsumer<ResourceLogs> next, TimeProvider time)
-    : DedupProcessor<ResourceLogs, ScopeLogs, LogRecord>(context, config, next, time, Signal.Logs)
+    : DedupProcessor<LogsShape, ResourceLogs, ScopeLogs, LogRecord>(context, config, next, time, Signal.Logs)
 {
-    protected override RepeatedField<ScopeLogs> ScopesOf(ResourceLogs resource) => resource.ScopeLogs;
-
-    protected override RepeatedField<LogRecord> ItemsOf(ScopeLogs scope) => scope.LogRecords;
-
     protected override bool TryHash(LogRecord item, out ulong hash) => ItemIdentity.TryHash(item, out hash);
 }

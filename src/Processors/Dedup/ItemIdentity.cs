@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using Collector.Processors.GenAi;
+using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Logs.V1;
 using OpenTelemetry.Proto.Trace.V1;
@@ -56,7 +57,7 @@ internal static class ItemIdentity
         hasher.Add(time);
         var eventName = record.EventName.Length > 0
             ? record.EventName
-            : GenAiConventions.FindString(record.Attributes, GenAiConventions.EventNameAttribute) ?? string.Empty;
+            : OtlpAttributes.FindString(record.Attributes, GenAiConventions.EventNameAttribute) ?? string.Empty;
         hasher.AddString(eventName);
         if (record.Body is not null)
         {

@@ -1,7 +1,7 @@
 using System.Text;
+using Collector.GenAi;
 using Collector.Pipeline;
 using Collector.Pipeline.Otlp;
-using Collector.Processors.GenAi;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
@@ -49,30 +49,15 @@ internal abstract class MergeSide<T>
 }
 
 /// <summary>Intake and output for the shared resource -> scope -> item shape, written once for both signals.</summary>
-internal abstract class HierarchySide<TResource, TScope, TItem> : MergeSide<TResource>
+internal abstract class HierarchySide<TShape, TResource, TScope, TItem> : MergeSide<TResource>
+    where TShape : struct, IOtlpShape<TResource, TScope, TItem>
     where TResource : class, IMessage<TResource>
     where TScope : class, IMessage<TScope>
-    where TItem : class
+    where TItem : class, IMessage<TItem>
 {
     // Output grouping scratch; used only under the state's gate.
     private readonly Dictionary<ScopeOrigin, TScope> _scopes = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<ResourceOrigin, TResource> _resources = new(ReferenceEqualityComparer.Instance);
-
-    protected abstract RepeatedField<TScope> ScopesOf(TResource resource);
-
-    protected abstract RepeatedField<TItem> ItemsOf(TScope scope);
-
-    protected abstract Resource? ResourceOf(TResource resource);
-
-    protected abstract string SchemaOf(TResource resource);
-
-    protected abstract InstrumentationScope? ScopeOf(TScope scope);
-
-    protected abstract string SchemaOf(TScope scope);
-
-    protected abstract TResource NewResource(Resource? resource, string schemaUrl);
-
-    protected abstract TScope NewScope(InstrumentationScope? scope, string schemaUrl);
 
     /// <summary>True when the item belongs in the buffer.</summary>
     protected abstract bool Classify(TItem item, out ItemInfo info);
@@ -86,57 +71,9 @@ internal abstract class HierarchySide<TResource, TScope, TItem> : MergeSide<TRes
 
     public override void Intake(Batch<TResource> batch, int port, IIntakeSink sink)
     {
-        var resources = batch.Resources;
-        var keptResources = 0;
-        var passed = 0;
-        for (var r = 0; r < resources.Count; r++)
-        {
-            var resource = resources[r];
-            ResourceOrigin? resourceOrigin = null;
-            var scopes = ScopesOf(resource);
-            var keptScopes = 0;
-            for (var s = 0; s < scopes.Count; s++)
-            {
-                var scope = scopes[s];
-                ScopeOrigin? scopeOrigin = null;
-                var items = ItemsOf(scope);
-                var keptItems = 0;
-                for (var i = 0; i < items.Count; i++)
-                {
-                    var item = items[i];
-                    if (!Classify(item, out var info))
-                    {
-                        items[keptItems++] = item;
-                        continue;
-                    }
-
-                    resourceOrigin ??= new ResourceOrigin(port, ResourceOf(resource), SchemaOf(resource));
-                    scopeOrigin ??= new ScopeOrigin(resourceOrigin, ScopeOf(scope), SchemaOf(scope));
-                    var entry = sink.EntryFor(info.Trace);
-                    AddTo(entry, item, scopeOrigin, info);
-                    sink.Added(entry, IsLogs);
-                }
-
-                Truncate(items, keptItems);
-                if (keptItems > 0)
-                {
-                    // The original scope object goes on with the pass-through items.
-                    scopeOrigin?.MarkHandedOut();
-                    scopes[keptScopes++] = scope;
-                    passed += keptItems;
-                }
-            }
-
-            Truncate(scopes, keptScopes);
-            if (keptScopes > 0)
-            {
-                resourceOrigin?.MarkHandedOut();
-                resources[keptResources++] = resource;
-            }
-        }
-
-        Truncate(resources, keptResources);
-        batch.ItemCount = passed;
+        var intake = new Buffering(this, port, sink);
+        OtlpShape<TShape, TResource, TScope, TItem>.RemoveWhere(batch.Resources, ref intake);
+        batch.ItemCount = intake.Passed;
     }
 
     public override void CollectOutput(List<TraceEntry> entries, Batch<TResource>?[] outputs)
@@ -158,18 +95,18 @@ internal abstract class HierarchySide<TResource, TScope, TItem> : MergeSide<TRes
                     var resourceOrigin = origin.Resource;
                     if (!_resources.TryGetValue(resourceOrigin, out var resource))
                     {
-                        resource = NewResource(resourceOrigin.Take(), resourceOrigin.SchemaUrl);
+                        resource = TShape.NewResource(resourceOrigin.Take(), resourceOrigin.SchemaUrl);
                         _resources.Add(resourceOrigin, resource);
                         var output = outputs[resourceOrigin.Port] ??= new Batch<TResource>([], 0);
                         output.Resources.Add(resource);
                     }
 
-                    scope = NewScope(origin.Take(), origin.SchemaUrl);
+                    scope = TShape.NewScope(origin.Take(), origin.SchemaUrl);
                     _scopes.Add(origin, scope);
-                    ScopesOf(resource).Add(scope);
+                    TShape.ScopesOf(resource).Add(scope);
                 }
 
-                ItemsOf(scope).Add(item);
+                TShape.ItemsOf(scope).Add(item);
                 outputs[origin.Resource.Port]!.ItemCount++;
             }
         }
@@ -179,16 +116,83 @@ internal abstract class HierarchySide<TResource, TScope, TItem> : MergeSide<TRes
         _resources.Clear();
     }
 
-    private static void Truncate<TElement>(RepeatedField<TElement> field, int count)
+    /// <summary>
+    /// Takes the items that belong in the buffer out of a batch. Origins are made on a scope's first
+    /// buffered item; when the scope (resource) also goes on with pass-through items, its original
+    /// header object goes downstream, so the origin keeps a copy from before that (once).
+    /// </summary>
+    private struct Buffering(HierarchySide<TShape, TResource, TScope, TItem> side, int port, IIntakeSink sink) : IOtlpFilter<TResource, TScope, TItem>
     {
-        for (var i = field.Count - 1; i >= count; i--)
+        private TResource? _resource;
+        private TScope? _scope;
+        private ResourceOrigin? _resourceOrigin;
+        private ScopeOrigin? _scopeOrigin;
+        private bool _resourcePasses;
+        private bool _scopePasses;
+
+        public int Passed { get; private set; }
+
+        public bool Remove(TResource resource, TScope scope, TItem item)
         {
-            field.RemoveAt(i);
+            if (!ReferenceEquals(resource, _resource))
+            {
+                _resource = resource;
+                _resourceOrigin = null;
+                _resourcePasses = false;
+            }
+
+            if (!ReferenceEquals(scope, _scope))
+            {
+                _scope = scope;
+                _scopeOrigin = null;
+                _scopePasses = false;
+            }
+
+            if (!side.Classify(item, out var info))
+            {
+                Passed++;
+                if (!_scopePasses)
+                {
+                    _scopePasses = true;
+                    _scopeOrigin?.MarkHandedOut();
+                }
+
+                if (!_resourcePasses)
+                {
+                    _resourcePasses = true;
+                    _resourceOrigin?.MarkHandedOut();
+                }
+
+                return false;
+            }
+
+            if (_resourceOrigin is null)
+            {
+                _resourceOrigin = new ResourceOrigin(port, TShape.ResourceOf(resource), TShape.SchemaUrlOf(resource));
+                if (_resourcePasses)
+                {
+                    _resourceOrigin.MarkHandedOut();
+                }
+            }
+
+            if (_scopeOrigin is null)
+            {
+                _scopeOrigin = new ScopeOrigin(_resourceOrigin, TShape.ScopeOf(scope), TShape.SchemaUrlOf(scope));
+                if (_scopePasses)
+                {
+                    _scopeOrigin.MarkHandedOut();
+                }
+            }
+
+            var entry = sink.EntryFor(info.Trace);
+            side.AddTo(entry, item, _scopeOrigin, info);
+            sink.Added(entry, side.IsLogs);
+            return true;
         }
     }
 }
 
-internal sealed class SpanSide(MergeMetrics metrics) : HierarchySide<ResourceSpans, ScopeSpans, Span>
+internal sealed class SpanSide(MergeMetrics metrics) : HierarchySide<TracesShape, ResourceSpans, ScopeSpans, Span>
 {
     // Scratch for encoded intake; used only under the state's gate.
     private readonly EncodedTraces _outline = new();
@@ -203,22 +207,6 @@ internal sealed class SpanSide(MergeMetrics metrics) : HierarchySide<ResourceSpa
             base.Intake(batch, port, sink);
         }
     }
-
-    protected override RepeatedField<ScopeSpans> ScopesOf(ResourceSpans resource) => resource.ScopeSpans;
-
-    protected override RepeatedField<Span> ItemsOf(ScopeSpans scope) => scope.Spans;
-
-    protected override Resource? ResourceOf(ResourceSpans resource) => resource.Resource;
-
-    protected override string SchemaOf(ResourceSpans resource) => resource.SchemaUrl;
-
-    protected override InstrumentationScope? ScopeOf(ScopeSpans scope) => scope.Scope;
-
-    protected override string SchemaOf(ScopeSpans scope) => scope.SchemaUrl;
-
-    protected override ResourceSpans NewResource(Resource? resource, string schemaUrl) => new() { Resource = resource, SchemaUrl = schemaUrl };
-
-    protected override ScopeSpans NewScope(InstrumentationScope? scope, string schemaUrl) => new() { Scope = scope, SchemaUrl = schemaUrl };
 
     /// <summary>Every span with a valid trace id and span id is buffered; others pass on, counted.</summary>
     protected override bool Classify(Span item, out ItemInfo info)
@@ -309,25 +297,9 @@ internal sealed class SpanSide(MergeMetrics metrics) : HierarchySide<ResourceSpa
     }
 }
 
-internal sealed class LogSide(MergeMetrics metrics) : HierarchySide<ResourceLogs, ScopeLogs, LogRecord>
+internal sealed class LogSide(MergeMetrics metrics) : HierarchySide<LogsShape, ResourceLogs, ScopeLogs, LogRecord>
 {
     public override bool IsLogs => true;
-
-    protected override RepeatedField<ScopeLogs> ScopesOf(ResourceLogs resource) => resource.ScopeLogs;
-
-    protected override RepeatedField<LogRecord> ItemsOf(ScopeLogs scope) => scope.LogRecords;
-
-    protected override Resource? ResourceOf(ResourceLogs resource) => resource.Resource;
-
-    protected override string SchemaOf(ResourceLogs resource) => resource.SchemaUrl;
-
-    protected override InstrumentationScope? ScopeOf(ScopeLogs scope) => scope.Scope;
-
-    protected override string SchemaOf(ScopeLogs scope) => scope.SchemaUrl;
-
-    protected override ResourceLogs NewResource(Resource? resource, string schemaUrl) => new() { Resource = resource, SchemaUrl = schemaUrl };
-
-    protected override ScopeLogs NewScope(InstrumentationScope? scope, string schemaUrl) => new() { Scope = scope, SchemaUrl = schemaUrl };
 
     /// <summary>An AI event has a valid trace id, a valid span id and an event name; other records pass straight on.</summary>
     protected override bool Classify(LogRecord item, out ItemInfo info)

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
-using Collector.Processors.GenAi;
+using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Logs.V1;
@@ -157,7 +158,7 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
             return true;
         }
 
-        var type = GenAiConventions.Find(ev.Record.Attributes, ServiceTypeKey);
+        var type = OtlpAttributes.Find(ev.Record.Attributes, ServiceTypeKey);
         if (type is null)
         {
             return false;
@@ -189,7 +190,7 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
                 continue;
             }
 
-            var existing = GenAiConventions.IndexOf(target, attribute.Key);
+            var existing = OtlpAttributes.IndexOf(target, attribute.Key);
             if (existing < 0)
             {
                 target.Add(attribute);
@@ -229,7 +230,7 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
 
         if (HasBody(record))
         {
-            if (GenAiConventions.IndexOf(result.Attributes, EventBodyKey) < 0)
+            if (OtlpAttributes.IndexOf(result.Attributes, EventBodyKey) < 0)
             {
                 // The body moves as its AnyValue: a string stays a string, a structured body stays structured.
                 result.Attributes.Add(new KeyValue { Key = EventBodyKey, Value = record.Body });
@@ -267,7 +268,7 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
 
         for (var i = 0; i < left.Count; i++)
         {
-            var other = GenAiConventions.Find(right, left[i].Key);
+            var other = OtlpAttributes.Find(right, left[i].Key);
             if (other is null || !other.Equals(left[i].Value))
             {
                 return false;
@@ -458,7 +459,7 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
         var keptAttributes = kept.Attributes;
         foreach (var attribute in dropped.Attributes)
         {
-            if (GenAiConventions.IndexOf(keptAttributes, attribute.Key) < 0)
+            if (OtlpAttributes.IndexOf(keptAttributes, attribute.Key) < 0)
             {
                 keptAttributes.Add(attribute);
             }
@@ -553,17 +554,21 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
         public long? TotalTokens;
         public int Richness;
 
-        public readonly Candidate WithFacts(Span span) => this with
+        public readonly Candidate WithFacts(Span span)
         {
-            Provider = GenAiConventions.Provider(span),
-            RequestModel = GenAiConventions.FirstName(span.Attributes, GenAiConcept.RequestModel),
-            ResponseModel = GenAiConventions.FirstName(span.Attributes, GenAiConcept.ResponseModel),
-            InputTokens = GenAiConventions.InputTokens(span),
-            OutputTokens = GenAiConventions.OutputTokens(span),
-            // Only an explicit total: one derived from input + output would make a missing side conflict.
-            TotalTokens = GenAiConventions.FirstCount(span.Attributes, GenAiConcept.TotalTokens),
-            Richness = GenAiConventions.GenAiAttributeCount(span),
-        };
+            var view = GenAiSpanView.Of(span.Attributes);
+            return this with
+            {
+                Provider = view.Provider(),
+                RequestModel = view.FirstName(GenAiConcept.RequestModel),
+                ResponseModel = view.FirstName(GenAiConcept.ResponseModel),
+                InputTokens = view.InputTokens(),
+                OutputTokens = view.OutputTokens(),
+                // Only an explicit total: one derived from input + output would make a missing side conflict.
+                TotalTokens = view.FirstCount(GenAiConcept.TotalTokens),
+                Richness = GenAiConventions.GenAiAttributeCount(span),
+            };
+        }
     }
 
     /// <summary>Sorts event indices by (span, name, time) for the duplicate rule, or by time; ties by arrival.</summary>

@@ -1,3 +1,4 @@
+using Collector.Pipeline.Otlp;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Logs.V1;
@@ -8,63 +9,27 @@ using OpenTelemetry.Proto.Trace.V1;
 namespace Collector.Processors.Redaction;
 
 /// <summary>
-/// Where redaction applies, per signal. Index loops over the protobuf lists: their foreach
-/// enumerator is boxed, and a clean span must not allocate.
+/// Where redaction applies, per signal, walked by the OTLP shape layer (a struct visitor, index
+/// loops: a clean span must not allocate).
 /// </summary>
 internal sealed partial class Redactor
 {
     public void Redact(RepeatedField<ResourceSpans> resources, RedactionTally tally)
     {
-        for (var r = 0; r < resources.Count; r++)
-        {
-            var resource = resources[r];
-            RedactResource(resource.Resource, tally);
-            for (var s = 0; s < resource.ScopeSpans.Count; s++)
-            {
-                var scope = resource.ScopeSpans[s];
-                RedactScope(scope.Scope, tally);
-                for (var i = 0; i < scope.Spans.Count; i++)
-                {
-                    RedactSpan(scope.Spans[i], tally);
-                }
-            }
-        }
+        var walk = new Walk(this, tally);
+        OtlpTraces.Visit(resources, ref walk);
     }
 
     public void Redact(RepeatedField<ResourceLogs> resources, RedactionTally tally)
     {
-        for (var r = 0; r < resources.Count; r++)
-        {
-            var resource = resources[r];
-            RedactResource(resource.Resource, tally);
-            for (var s = 0; s < resource.ScopeLogs.Count; s++)
-            {
-                var scope = resource.ScopeLogs[s];
-                RedactScope(scope.Scope, tally);
-                for (var i = 0; i < scope.LogRecords.Count; i++)
-                {
-                    RedactLog(scope.LogRecords[i], tally);
-                }
-            }
-        }
+        var walk = new Walk(this, tally);
+        OtlpLogs.Visit(resources, ref walk);
     }
 
     public void Redact(RepeatedField<ResourceMetrics> resources, RedactionTally tally)
     {
-        for (var r = 0; r < resources.Count; r++)
-        {
-            var resource = resources[r];
-            RedactResource(resource.Resource, tally);
-            for (var s = 0; s < resource.ScopeMetrics.Count; s++)
-            {
-                var scope = resource.ScopeMetrics[s];
-                RedactScope(scope.Scope, tally);
-                for (var i = 0; i < scope.Metrics.Count; i++)
-                {
-                    RedactMetric(scope.Metrics[i], tally);
-                }
-            }
-        }
+        var walk = new Walk(this, tally);
+        OtlpMetrics.Visit(resources, ref walk);
     }
 
     private void RedactResource(Resource? resource, RedactionTally tally)
@@ -135,51 +100,6 @@ internal sealed partial class Redactor
     }
 
     /// <summary>Data point and exemplar attributes; no summary on points, it would split their series.</summary>
-    private void RedactMetric(Metric metric, RedactionTally tally)
-    {
-        switch (metric.DataCase)
-        {
-            case Metric.DataOneofCase.Gauge:
-                RedactPoints(metric.Gauge.DataPoints, tally);
-                break;
-            case Metric.DataOneofCase.Sum:
-                RedactPoints(metric.Sum.DataPoints, tally);
-                break;
-            case Metric.DataOneofCase.Histogram:
-                var histogram = metric.Histogram.DataPoints;
-                for (var i = 0; i < histogram.Count; i++)
-                {
-                    RedactPoint(histogram[i].Attributes, histogram[i].Exemplars, tally);
-                }
-
-                break;
-            case Metric.DataOneofCase.ExponentialHistogram:
-                var exponential = metric.ExponentialHistogram.DataPoints;
-                for (var i = 0; i < exponential.Count; i++)
-                {
-                    RedactPoint(exponential[i].Attributes, exponential[i].Exemplars, tally);
-                }
-
-                break;
-            case Metric.DataOneofCase.Summary:
-                var summary = metric.Summary.DataPoints;
-                for (var i = 0; i < summary.Count; i++)
-                {
-                    RedactPoint(summary[i].Attributes, null, tally);
-                }
-
-                break;
-        }
-    }
-
-    private void RedactPoints(RepeatedField<NumberDataPoint> points, RedactionTally tally)
-    {
-        for (var i = 0; i < points.Count; i++)
-        {
-            RedactPoint(points[i].Attributes, points[i].Exemplars, tally);
-        }
-    }
-
     private void RedactPoint(RepeatedField<KeyValue> attributes, RepeatedField<Exemplar>? exemplars, RedactionTally tally)
     {
         tally.BeginItem();
@@ -213,18 +133,13 @@ internal sealed partial class Redactor
 
     private static void AddCount(RepeatedField<KeyValue> attributes, string key, long count)
     {
-        var existing = Find(attributes, key);
-        if (existing?.Value is { ValueCase: AnyValue.ValueOneofCase.IntValue } value)
+        if (OtlpAttributes.Find(attributes, key) is { ValueCase: AnyValue.ValueOneofCase.IntValue } existing)
         {
-            value.IntValue += count;
-        }
-        else if (existing is not null)
-        {
-            existing.Value = new AnyValue { IntValue = count };
+            existing.IntValue += count;
         }
         else
         {
-            attributes.Add(new KeyValue { Key = key, Value = new AnyValue { IntValue = count } });
+            OtlpAttributes.SetInt(attributes, key, count);
         }
     }
 
@@ -232,33 +147,38 @@ internal sealed partial class Redactor
     private static void AddKeys(RepeatedField<KeyValue> attributes, string key, List<string> keys)
     {
         var all = new SortedSet<string>(keys, StringComparer.Ordinal);
-        var existing = Find(attributes, key);
-        if (existing?.Value is { ValueCase: AnyValue.ValueOneofCase.StringValue } value)
+        if (OtlpAttributes.FindString(attributes, key) is { } previous)
         {
-            all.UnionWith(value.StringValue.Split(',', StringSplitOptions.RemoveEmptyEntries));
+            all.UnionWith(previous.Split(',', StringSplitOptions.RemoveEmptyEntries));
         }
 
-        var joined = new AnyValue { StringValue = string.Join(',', all) };
-        if (existing is not null)
-        {
-            existing.Value = joined;
-        }
-        else
-        {
-            attributes.Add(new KeyValue { Key = key, Value = joined });
-        }
+        OtlpAttributes.SetString(attributes, key, string.Join(',', all));
     }
 
-    private static KeyValue? Find(RepeatedField<KeyValue> attributes, string key)
+    /// <summary>Where redaction applies in each signal's data: every header, item and data point.</summary>
+    private readonly struct Walk(Redactor redactor, RedactionTally tally)
+        : IOtlpVisitor<Span>, IOtlpVisitor<LogRecord>, IOtlpVisitor<Metric>, IDataPointVisitor
     {
-        for (var i = 0; i < attributes.Count; i++)
+        public void Resource(Resource? resource, string schemaUrl) => redactor.RedactResource(resource, tally);
+
+        public void Scope(InstrumentationScope? scope, string schemaUrl) => redactor.RedactScope(scope, tally);
+
+        public void Item(Span item) => redactor.RedactSpan(item, tally);
+
+        public void Item(LogRecord item) => redactor.RedactLog(item, tally);
+
+        public void Item(Metric item)
         {
-            if (attributes[i].Key == key)
-            {
-                return attributes[i];
-            }
+            var walk = this;
+            MetricPoints.Visit(item, ref walk);
         }
 
-        return null;
+        public void Point(NumberDataPoint point) => redactor.RedactPoint(point.Attributes, point.Exemplars, tally);
+
+        public void Point(HistogramDataPoint point) => redactor.RedactPoint(point.Attributes, point.Exemplars, tally);
+
+        public void Point(ExponentialHistogramDataPoint point) => redactor.RedactPoint(point.Attributes, point.Exemplars, tally);
+
+        public void Point(SummaryDataPoint point) => redactor.RedactPoint(point.Attributes, null, tally);
     }
 }

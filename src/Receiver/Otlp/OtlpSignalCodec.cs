@@ -23,7 +23,7 @@ internal sealed class OtlpSignalCodec<T>
     /// <summary>Builds the Export*ServiceResponse; partial_success is set when rejected &gt; 0.</summary>
     public required Func<long, string, IMessage> CreateResponse { get; init; }
 
-    /// <summary>Removes items the pipeline must never see; returns how many were removed.</summary>
+    /// <summary>Removes items the pipeline must never see (and the scopes and resources that leaves empty); returns how many were removed.</summary>
     public required Func<RepeatedField<T>, int> DropInvalid { get; init; }
 
     public string InvalidReason { get; init; } = string.Empty;
@@ -38,7 +38,7 @@ internal static class OtlpSignalCodecs
         CreateResponse = static (rejected, message) => rejected == 0
             ? new ExportTraceServiceResponse()
             : new ExportTraceServiceResponse { PartialSuccess = new() { RejectedSpans = rejected, ErrorMessage = message } },
-        DropInvalid = DropInvalidSpans,
+        DropInvalid = OtlpTraces.RemoveWhere<InvalidSpan>,
         InvalidReason = "a span needs a 16-byte trace_id, an 8-byte span_id and an empty or 8-byte parent_span_id",
     };
 
@@ -59,66 +59,18 @@ internal static class OtlpSignalCodecs
         CreateResponse = static (rejected, message) => rejected == 0
             ? new ExportLogsServiceResponse()
             : new ExportLogsServiceResponse { PartialSuccess = new() { RejectedLogRecords = rejected, ErrorMessage = message } },
-        DropInvalid = DropInvalidLogRecords,
+        DropInvalid = OtlpLogs.RemoveWhere<InvalidLogRecord>,
         InvalidReason = "a log record's trace_id must be empty or 16 bytes and its span_id empty or 8 bytes",
     };
 
-    private static int DropInvalidSpans(RepeatedField<ResourceSpans> resources)
+    /// <summary>Spans that break the OTLP id rules; removed, emptied scopes and resources with them.</summary>
+    private readonly struct InvalidSpan : IOtlpFilter<ResourceSpans, ScopeSpans, Span>
     {
-        var dropped = 0;
-        for (var r = 0; r < resources.Count; r++)
-        {
-            var scopes = resources[r].ScopeSpans;
-            for (var s = 0; s < scopes.Count; s++)
-            {
-                dropped += RemoveInvalid(scopes[s].Spans, static span =>
-                    span.TraceId.Length == 16 && span.SpanId.Length == 8 && span.ParentSpanId.Length is 0 or 8);
-            }
-        }
-
-        return dropped;
+        public bool Remove(ResourceSpans resource, ScopeSpans scope, Span span) => !(span.TraceId.Length == 16 && span.SpanId.Length == 8 && span.ParentSpanId.Length is 0 or 8);
     }
 
-    private static int DropInvalidLogRecords(RepeatedField<ResourceLogs> resources)
+    private readonly struct InvalidLogRecord : IOtlpFilter<ResourceLogs, ScopeLogs, LogRecord>
     {
-        var dropped = 0;
-        for (var r = 0; r < resources.Count; r++)
-        {
-            var scopes = resources[r].ScopeLogs;
-            for (var s = 0; s < scopes.Count; s++)
-            {
-                dropped += RemoveInvalid(scopes[s].LogRecords, static log =>
-                    log.TraceId.Length is 0 or 16 && log.SpanId.Length is 0 or 8);
-            }
-        }
-
-        return dropped;
-    }
-
-    /// <summary>Compacts in place (O(n) even when many items are invalid); returns the number removed.</summary>
-    private static int RemoveInvalid<TItem>(RepeatedField<TItem> items, Func<TItem, bool> isValid)
-    {
-        var kept = 0;
-        for (var i = 0; i < items.Count; i++)
-        {
-            var item = items[i];
-            if (isValid(item))
-            {
-                if (kept != i)
-                {
-                    items[kept] = item;
-                }
-
-                kept++;
-            }
-        }
-
-        var removed = items.Count - kept;
-        for (var i = items.Count - 1; i >= kept; i--)
-        {
-            items.RemoveAt(i);
-        }
-
-        return removed;
+        public bool Remove(ResourceLogs resource, ScopeLogs scope, LogRecord log) => !(log.TraceId.Length is 0 or 16 && log.SpanId.Length is 0 or 8);
     }
 }

@@ -1,4 +1,5 @@
-using Collector.Processors.GenAi;
+using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
@@ -31,9 +32,9 @@ internal static class AiTestData
         _ => throw new ArgumentException($"unsupported attribute value {value}", nameof(value)),
     };
 
-    public static AnyValue? Get(Span span, string key) => GenAiConventions.Find(span.Attributes, key);
+    public static AnyValue? Get(Span span, string key) => OtlpAttributes.Find(span.Attributes, key);
 
-    public static string? GetString(Span span, string key) => GenAiConventions.FindString(span.Attributes, key);
+    public static string? GetString(Span span, string key) => OtlpAttributes.FindString(span.Attributes, key);
 
     public static long? GetInt(Span span, string key) =>
         Get(span, key) is { ValueCase: AnyValue.ValueOneofCase.IntValue } v ? v.IntValue : null;

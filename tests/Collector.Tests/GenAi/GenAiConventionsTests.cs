@@ -1,4 +1,5 @@
-using Collector.Processors.GenAi;
+using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using OpenTelemetry.Proto.Common.V1;
 using static Collector.Tests.AiProcessing.AiTestData;
 
@@ -134,12 +135,12 @@ public sealed class GenAiConventionsTests
     {
         var span = SpanWith(("a", "1"), ("b", 2L));
 
-        Assert.That(GenAiConventions.Find(span.Attributes, "b")!.IntValue, Is.EqualTo(2));
-        Assert.That(GenAiConventions.FindString(span.Attributes, "b"), Is.Null, "not a string");
-        GenAiConventions.SetString(span.Attributes, "a", "x");
-        GenAiConventions.SetInt(span.Attributes, "c", 3);
-        Assert.That(GenAiConventions.Remove(span.Attributes, "b"), Is.True);
-        Assert.That(GenAiConventions.Remove(span.Attributes, "b"), Is.False);
+        Assert.That(OtlpAttributes.Find(span.Attributes, "b")!.IntValue, Is.EqualTo(2));
+        Assert.That(OtlpAttributes.FindString(span.Attributes, "b"), Is.Null, "not a string");
+        OtlpAttributes.SetString(span.Attributes, "a", "x");
+        OtlpAttributes.SetInt(span.Attributes, "c", 3);
+        Assert.That(OtlpAttributes.Remove(span.Attributes, "b"), Is.True);
+        Assert.That(OtlpAttributes.Remove(span.Attributes, "b"), Is.False);
 
         Assert.That(Keys(span), Is.EqualTo(new[] { "a", "c" }));
         Assert.That(GetString(span, "a"), Is.EqualTo("x"));

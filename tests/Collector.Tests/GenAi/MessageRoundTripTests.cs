@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
+using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
 using Collector.Processors.ConflictResolution;
-using Collector.Processors.GenAi;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
@@ -99,11 +100,11 @@ public sealed class MessageRoundTripTests
     {
         if (target == ConflictTarget.OtelGenAi)
         {
-            return GenAiConventions.FindString(span.Attributes, isPrompt ? "gen_ai.input.messages" : "gen_ai.output.messages")!;
+            return OtlpAttributes.FindString(span.Attributes, isPrompt ? "gen_ai.input.messages" : "gen_ai.output.messages")!;
         }
 
         var spanEvent = span.Events.Single(e => e.Name == (isPrompt ? "gen_ai.content.prompt" : "gen_ai.content.completion"));
-        return GenAiConventions.FindString(spanEvent.Attributes, isPrompt ? "gen_ai.prompt" : "gen_ai.completion")!;
+        return OtlpAttributes.FindString(spanEvent.Attributes, isPrompt ? "gen_ai.prompt" : "gen_ai.completion")!;
     }
 
     private static void AssertSameAttributes(RepeatedField<KeyValue> expected, RepeatedField<KeyValue> actual, string context)

@@ -1,7 +1,8 @@
 using System.Text.Json;
+using Collector.GenAi;
+using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
 using Collector.Processors.ConflictResolution;
-using Collector.Processors.GenAi;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
 using static Collector.Tests.AiProcessing.AiTestData;
@@ -512,8 +513,8 @@ public sealed class SpanNormalizerTests
         var completion = span.Events.Single(e => e.Name == "gen_ai.content.completion");
         Assert.That(prompt.TimeUnixNano, Is.EqualTo(span.StartTimeUnixNano));
         Assert.That(completion.TimeUnixNano, Is.EqualTo(span.EndTimeUnixNano));
-        Assert.That(GenAiConventions.FindString(prompt.Attributes, "gen_ai.prompt"), Is.EqualTo("""[{"role":"user","content":"hi"}]"""));
-        Assert.That(GenAiConventions.FindString(completion.Attributes, "gen_ai.completion"), Is.EqualTo("""[{"role":"assistant","content":"hello","finish_reason":"stop"}]"""));
+        Assert.That(OtlpAttributes.FindString(prompt.Attributes, "gen_ai.prompt"), Is.EqualTo("""[{"role":"user","content":"hi"}]"""));
+        Assert.That(OtlpAttributes.FindString(completion.Attributes, "gen_ai.completion"), Is.EqualTo("""[{"role":"assistant","content":"hello","finish_reason":"stop"}]"""));
     }
 
     [Test]

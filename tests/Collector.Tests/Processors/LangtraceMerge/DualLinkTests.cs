@@ -1,4 +1,4 @@
-using Collector.Processors.GenAi;
+using Collector.GenAi;
 using OpenTelemetry.Proto.Trace.V1;
 using static Collector.Tests.AiProcessing.LangtraceMerge.Llm;
 

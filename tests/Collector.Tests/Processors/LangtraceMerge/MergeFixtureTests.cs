@@ -1,9 +1,9 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Collector.GenAi;
 using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
-using Collector.Processors.GenAi;
 using Collector.Tests.TestSupport;
 using OpenTelemetry.Proto.Logs.V1;
 using OpenTelemetry.Proto.Trace.V1;
@@ -153,7 +153,7 @@ public sealed class MergeFixtureTests
         Assert.That(Logs(store), Is.Empty, "every event merged once; the retried copies were dropped by dedup");
         var llm = spans.Where(GenAiConventions.IsLlmSpan).ToList();
         Assert.That(llm.Sum(s => (GenAiConventions.InputTokens(s) ?? 0) + (GenAiConventions.OutputTokens(s) ?? 0)), Is.EqualTo(212 + 24 + 268 + 57 + 14));
-        Assert.That(llm.Where(s => s.Name != "embeddings text-embedding-3-small").Select(s => GenAiConventions.Find(s.Attributes, "gen_ai.usage.total_tokens")?.IntValue), Is.EquivalentTo(new long?[] { 236, 325 }));
+        Assert.That(llm.Where(s => s.Name != "embeddings text-embedding-3-small").Select(s => OtlpAttributes.Find(s.Attributes, "gen_ai.usage.total_tokens")?.IntValue), Is.EquivalentTo(new long?[] { 236, 325 }));
     }
 
     private static List<(ResourceSpans Resource, ScopeSpans Scope, Span Span)> Spans(CaptureStore store) =>

@@ -1,4 +1,4 @@
-using Collector.Processors.GenAi;
+using Collector.GenAi;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Logs.V1;
 using OpenTelemetry.Proto.Trace.V1;

@@ -1,6 +1,6 @@
 using OpenTelemetry.Proto.Common.V1;
 
-namespace Collector.Processors.GenAi;
+namespace Collector.GenAi;
 
 /// <summary>
 /// One chat message in a convention-neutral shape: the fields every message form can express

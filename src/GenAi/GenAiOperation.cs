@@ -1,4 +1,4 @@
-namespace Collector.Processors.GenAi;
+namespace Collector.GenAi;
 
 /// <summary>
 /// Operation / span kind in one vocabulary shared by all conventions. <see cref="Llm"/> and
@@ -51,7 +51,7 @@ internal static class GenAiOperation
                     : Match(v, "framework") ? OperationKind.Framework
                     : OperationKind.Unknown;
             case OpenLlmetryRequestTypeKey:
-                // Any llm.request.type marks an LLM span (DESIGN §9); known values are more specific.
+                // Any llm.request.type marks an LLM span (docs/architecture.md "GenAI processing"); known values are more specific.
                 return Match(v, "chat") ? OperationKind.Chat
                     : Match(v, "completion") ? OperationKind.TextCompletion
                     : Match(v, "embedding") || Match(v, "embeddings") ? OperationKind.Embeddings

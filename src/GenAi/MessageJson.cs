@@ -1,10 +1,10 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Collector.Pipeline.Otlp;
 using OpenTelemetry.Proto.Common.V1;
 
-namespace Collector.Processors.GenAi;
+namespace Collector.GenAi;
 
 /// <summary>Which JSON message shape to write.</summary>
 internal enum MessageJsonShape
@@ -38,23 +38,29 @@ internal static class MessageJson
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
-            writer.WriteStartArray();
-            foreach (var message in messages)
-            {
-                if (shape == MessageJsonShape.OtelGenAi)
-                {
-                    WriteOtelMessage(writer, message);
-                }
-                else
-                {
-                    WriteLangtraceMessage(writer, message);
-                }
-            }
-
-            writer.WriteEndArray();
+            Write(writer, messages, shape);
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Writes the message array to <paramref name="writer"/> (which the caller flushes).</summary>
+    public static void Write(Utf8JsonWriter writer, IReadOnlyList<ChatMessage> messages, MessageJsonShape shape)
+    {
+        writer.WriteStartArray();
+        foreach (var message in messages)
+        {
+            if (shape == MessageJsonShape.OtelGenAi)
+            {
+                WriteOtelMessage(writer, message);
+            }
+            else
+            {
+                WriteLangtraceMessage(writer, message);
+            }
+        }
+
+        writer.WriteEndArray();
     }
 
     /// <summary>Parses a JSON array of messages in either shape; null when the text is not such an array.</summary>
@@ -240,7 +246,7 @@ internal static class MessageJson
         foreach (var extra in message.Extras)
         {
             writer.WritePropertyName(extra.Key);
-            WriteAnyValue(writer, extra.Value);
+            AnyValueJson.Write(writer, extra.Value);
         }
 
         writer.WriteEndObject();
@@ -272,62 +278,6 @@ internal static class MessageJson
         {
             writer.WritePropertyName(name);
             writer.WriteRawValue(rawJson, skipInputValidation: true);
-        }
-    }
-
-    /// <summary>
-    /// Typed JSON for an attribute value. Doubles always carry a '.' or exponent so that they read
-    /// back as doubles; non-finite doubles and bytes have no JSON form and are written as strings.
-    /// </summary>
-    internal static void WriteAnyValue(Utf8JsonWriter writer, AnyValue value)
-    {
-        switch (value.ValueCase)
-        {
-            case AnyValue.ValueOneofCase.StringValue:
-                writer.WriteStringValue(value.StringValue);
-                break;
-            case AnyValue.ValueOneofCase.BoolValue:
-                writer.WriteBooleanValue(value.BoolValue);
-                break;
-            case AnyValue.ValueOneofCase.IntValue:
-                writer.WriteNumberValue(value.IntValue);
-                break;
-            case AnyValue.ValueOneofCase.DoubleValue:
-                var d = value.DoubleValue;
-                if (!double.IsFinite(d))
-                {
-                    writer.WriteStringValue(d.ToString(CultureInfo.InvariantCulture));
-                    break;
-                }
-
-                var text = d.ToString("R", CultureInfo.InvariantCulture);
-                writer.WriteRawValue(text.AsSpan().IndexOfAny('.', 'E') >= 0 ? text : text + ".0", skipInputValidation: true);
-                break;
-            case AnyValue.ValueOneofCase.ArrayValue:
-                writer.WriteStartArray();
-                foreach (var item in value.ArrayValue.Values)
-                {
-                    WriteAnyValue(writer, item);
-                }
-
-                writer.WriteEndArray();
-                break;
-            case AnyValue.ValueOneofCase.KvlistValue:
-                writer.WriteStartObject();
-                foreach (var kv in value.KvlistValue.Values)
-                {
-                    writer.WritePropertyName(kv.Key);
-                    WriteAnyValue(writer, kv.Value ?? new AnyValue());
-                }
-
-                writer.WriteEndObject();
-                break;
-            case AnyValue.ValueOneofCase.BytesValue:
-                writer.WriteBase64StringValue(value.BytesValue.Span);
-                break;
-            default:
-                writer.WriteNullValue();
-                break;
         }
     }
 
@@ -380,13 +330,13 @@ internal static class MessageJson
                 case AttributesProperty when value.ValueKind == JsonValueKind.Object:
                     foreach (var extra in value.EnumerateObject())
                     {
-                        message.Extras.Add(new KeyValuePair<string, AnyValue>(extra.Name, ReadAnyValue(extra.Value)));
+                        message.Extras.Add(new KeyValuePair<string, AnyValue>(extra.Name, AnyValueJson.Read(extra.Value)));
                     }
 
                     break;
                 default:
                     // Unknown or wrongly typed property: kept as an extra rather than lost.
-                    message.Extras.Add(new KeyValuePair<string, AnyValue>(property.Name, ReadAnyValue(value)));
+                    message.Extras.Add(new KeyValuePair<string, AnyValue>(property.Name, AnyValueJson.Read(value)));
                     break;
             }
         }
@@ -568,45 +518,5 @@ internal static class MessageJson
         var isString = value.ValueKind == JsonValueKind.String;
         text = isString ? value.GetString() : null;
         rawJson = isString ? null : value.GetRawText();
-    }
-
-    /// <summary>Inverse of <see cref="WriteAnyValue"/>: numbers with '.' or exponent are doubles, others int64.</summary>
-    internal static AnyValue ReadAnyValue(JsonElement value)
-    {
-        switch (value.ValueKind)
-        {
-            case JsonValueKind.String:
-                return new AnyValue { StringValue = value.GetString() };
-            case JsonValueKind.True:
-                return new AnyValue { BoolValue = true };
-            case JsonValueKind.False:
-                return new AnyValue { BoolValue = false };
-            case JsonValueKind.Number:
-                var raw = value.GetRawText();
-                if (raw.AsSpan().IndexOfAny('.', 'e', 'E') < 0 && value.TryGetInt64(out var l))
-                {
-                    return new AnyValue { IntValue = l };
-                }
-
-                return new AnyValue { DoubleValue = value.GetDouble() };
-            case JsonValueKind.Array:
-                var array = new ArrayValue();
-                foreach (var item in value.EnumerateArray())
-                {
-                    array.Values.Add(ReadAnyValue(item));
-                }
-
-                return new AnyValue { ArrayValue = array };
-            case JsonValueKind.Object:
-                var list = new KeyValueList();
-                foreach (var property in value.EnumerateObject())
-                {
-                    list.Values.Add(new KeyValue { Key = property.Name, Value = ReadAnyValue(property.Value) });
-                }
-
-                return new AnyValue { KvlistValue = list };
-            default:
-                return new AnyValue();
-        }
     }
 }

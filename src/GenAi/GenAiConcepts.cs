@@ -1,6 +1,6 @@
-namespace Collector.Processors.GenAi;
+namespace Collector.GenAi;
 
-/// <summary>The instrumentation conventions Collector recognises (DESIGN §9 columns).</summary>
+/// <summary>The instrumentation conventions Collector recognises (docs/architecture.md "GenAI processing" columns).</summary>
 [Flags]
 internal enum GenAiConvention
 {
@@ -11,7 +11,7 @@ internal enum GenAiConvention
     OpenInference = 8,
 }
 
-/// <summary>One thing several conventions say about an LLM call (DESIGN §9 rows).</summary>
+/// <summary>One thing several conventions say about an LLM call (docs/architecture.md "GenAI processing" rows).</summary>
 internal enum GenAiConcept
 {
     Provider,
@@ -54,7 +54,7 @@ internal enum ConceptValueKind
     /// <summary>Span kind / operation in a convention's vocabulary, see <see cref="GenAiOperation"/>.</summary>
     Operation,
 
-    /// <summary>A message list in one of the message forms, see <see cref="GenAiMessages"/>.</summary>
+    /// <summary>A message list in one of the message forms, see <see cref="MessageJson"/> and <see cref="IndexedMessageForm"/>.</summary>
     Messages,
 }
 

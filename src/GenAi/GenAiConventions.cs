@@ -3,13 +3,13 @@ using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Collector.Processors.GenAi;
+namespace Collector.GenAi;
 
 /// <summary>
-/// The GenAI conventions of DESIGN §9 (OTel GenAI, Langtrace, OpenLLMetry, OpenInference) in one
-/// place: which keys carry which concept, readers that accept any convention, and the attribute
-/// helpers every AI processor uses. Lookups are linear scans over the attribute list with
-/// ordinal key compares: spans carry tens of attributes, and a scan allocates nothing.
+/// The GenAI conventions (OTel GenAI, Langtrace, OpenLLMetry, OpenInference; docs/architecture.md "GenAI processing") in one
+/// place: which keys carry which concept, and readers that accept any convention (built on
+/// <see cref="GenAiSpanView"/>, which reads all of them in one pass without allocating).
+/// Attribute access by key is <see cref="Collector.Pipeline.Otlp.OtlpAttributes"/>.
 /// </summary>
 internal static class GenAiConventions
 {
@@ -31,6 +31,8 @@ internal static class GenAiConventions
     public const string OpenInferencePromptTokensKey = "llm.token_count.prompt";
     public const string OpenInferenceCompletionTokensKey = "llm.token_count.completion";
     public const string OpenInferenceTotalTokensKey = "llm.token_count.total";
+    public const string LangtraceTokenCountsKey = "llm.token.counts";
+    public const string LangtraceRequestTotalTokensKey = "gen_ai.request.total_tokens";
     public const string InputMessages = "gen_ai.input.messages";
     public const string OutputMessages = "gen_ai.output.messages";
     public const string LangtracePromptEvent = "gen_ai.content.prompt";
@@ -46,7 +48,7 @@ internal static class GenAiConventions
     public const string OpenInferenceMessageInfix = ".message.";
     public const string EventNameAttribute = "event.name";
 
-    /// <summary>DESIGN §9 as data, indexed by <see cref="GenAiConcept"/>; keys in precedence order.</summary>
+    /// <summary>docs/architecture.md "GenAI processing" as data, indexed by <see cref="GenAiConcept"/>; keys in precedence order.</summary>
     public static readonly ConceptDescriptor[] Concepts =
     [
         new(GenAiConcept.Provider, "provider", ConceptValueKind.Name,
@@ -127,74 +129,18 @@ internal static class GenAiConventions
 
     // ---- classification -------------------------------------------------------------------
 
-    /// <summary>DESIGN §9 "is an LLM span" under any convention.</summary>
-    public static bool IsLlmSpan(Span span) => IsLlmSpan(span.Attributes);
+    /// <summary>"Is an LLM span" (docs/architecture.md "GenAI processing") under any convention.</summary>
+    public static bool IsLlmSpan(Span span) => GenAiSpanView.Of(span.Attributes).IsLlm;
 
-    public static bool IsLlmSpan(RepeatedField<KeyValue> attributes)
-    {
-        var operationKeys = Concepts[(int)GenAiConcept.Operation].Keys;
-        for (var i = 0; i < operationKeys.Length; i++)
-        {
-            var key = operationKeys[i].Key;
-            var text = FindString(attributes, key);
-            if (text is null)
-            {
-                continue;
-            }
-
-            // Presence of llm.request.type alone marks an LLM span; Parse maps any value to an LLM kind.
-            if (GenAiOperation.IsLlm(GenAiOperation.Parse(key, text)))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public static bool IsLlmSpan(RepeatedField<KeyValue> attributes) => GenAiSpanView.Of(attributes).IsLlm;
 
     /// <summary>Any GenAI-ish span (LLM, agent, tool, retrieval, framework) under any convention.</summary>
-    public static bool IsGenAiSpan(Span span) => IsGenAiSpan(span.Attributes);
+    public static bool IsGenAiSpan(Span span) => GenAiSpanView.Of(span.Attributes).IsGenAi;
 
-    public static bool IsGenAiSpan(RepeatedField<KeyValue> attributes)
-    {
-        var operationKeys = Concepts[(int)GenAiConcept.Operation].Keys;
-        for (var i = 0; i < operationKeys.Length; i++)
-        {
-            if (IndexOf(attributes, operationKeys[i].Key) >= 0)
-            {
-                return true;
-            }
-        }
-
-        return IndexOf(attributes, ProviderName) >= 0
-            || IndexOf(attributes, System) >= 0
-            || IndexOf(attributes, RequestModel) >= 0
-            || IndexOf(attributes, OpenInferenceModelName) >= 0;
-    }
+    public static bool IsGenAiSpan(RepeatedField<KeyValue> attributes) => GenAiSpanView.Of(attributes).IsGenAi;
 
     /// <summary>The kind of operation a span performs, from the first operation key that is understood.</summary>
-    public static OperationKind Operation(RepeatedField<KeyValue> attributes)
-    {
-        var result = OperationKind.Unknown;
-        var operationKeys = Concepts[(int)GenAiConcept.Operation].Keys;
-        for (var i = 0; i < operationKeys.Length; i++)
-        {
-            var key = operationKeys[i].Key;
-            var text = FindString(attributes, key);
-            if (text is null)
-            {
-                continue;
-            }
-
-            var kind = GenAiOperation.Parse(key, text);
-            if (result == OperationKind.Unknown || (GenAiOperation.Compatible(result, kind) && kind != result))
-            {
-                result = GenAiOperation.MoreSpecific(result, kind);
-            }
-        }
-
-        return result;
-    }
+    public static OperationKind Operation(RepeatedField<KeyValue> attributes) => GenAiSpanView.Of(attributes).Operation();
 
     /// <summary>True for the GenAI / Langtrace inference events (prompt, choice, messages, operation details).</summary>
     public static bool IsGenAiInferenceEvent(string eventName)
@@ -264,70 +210,20 @@ internal static class GenAiConventions
         return count;
     }
 
-    // ---- concept readers (any convention) ---------------------------------------------------
+    // ---- concept readers (any convention), all through GenAiSpanView -------------------------
 
-    /// <summary>Provider, lowercase and trimmed, from the first provider key present (<c>langtrace.service.name</c> only on LLM spans).</summary>
-    public static string? Provider(Span span) => FirstName(span.Attributes, GenAiConcept.Provider);
+    /// <inheritdoc cref="GenAiSpanView.Provider"/>
+    public static string? Provider(Span span) => GenAiSpanView.Of(span.Attributes).Provider();
 
-    /// <summary>Model, lowercase and trimmed: request model keys first, then the response model.</summary>
-    public static string? Model(Span span) =>
-        FirstName(span.Attributes, GenAiConcept.RequestModel) ?? FirstName(span.Attributes, GenAiConcept.ResponseModel);
+    /// <inheritdoc cref="GenAiSpanView.Model"/>
+    public static string? Model(Span span) => GenAiSpanView.Of(span.Attributes).Model();
 
-    public static long? InputTokens(Span span) => FirstCount(span.Attributes, GenAiConcept.InputTokens);
+    public static long? InputTokens(Span span) => GenAiSpanView.Of(span.Attributes).InputTokens();
 
-    public static long? OutputTokens(Span span) => FirstCount(span.Attributes, GenAiConcept.OutputTokens);
+    public static long? OutputTokens(Span span) => GenAiSpanView.Of(span.Attributes).OutputTokens();
 
-    /// <summary>The explicit total when present, else input + output (a missing side counts 0), else null.</summary>
-    public static long? TotalTokens(Span span)
-    {
-        var total = FirstCount(span.Attributes, GenAiConcept.TotalTokens);
-        if (total is not null)
-        {
-            return total;
-        }
-
-        var input = InputTokens(span);
-        var output = OutputTokens(span);
-        return input is null && output is null ? null : (input ?? 0) + (output ?? 0);
-    }
-
-    /// <summary>First valid value of a name-like concept (provider, models), normalised.</summary>
-    public static string? FirstName(RepeatedField<KeyValue> attributes, GenAiConcept concept)
-    {
-        var keys = Concepts[(int)concept].Keys;
-        for (var i = 0; i < keys.Length; i++)
-        {
-            var key = keys[i];
-            if (key.OnlyOnLlmSpans && !IsLlmSpan(attributes))
-            {
-                continue;
-            }
-
-            var text = FindString(attributes, key.Key);
-            if (!string.IsNullOrWhiteSpace(text))
-            {
-                return NormalizeName(text);
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>First valid count of a token concept; invalid values (garbage strings, negatives) are skipped.</summary>
-    public static long? FirstCount(RepeatedField<KeyValue> attributes, GenAiConcept concept)
-    {
-        var keys = Concepts[(int)concept].Keys;
-        for (var i = 0; i < keys.Length; i++)
-        {
-            var value = Find(attributes, keys[i].Key);
-            if (value is not null && TryGetCount(value, out var count))
-            {
-                return count;
-            }
-        }
-
-        return null;
-    }
+    /// <inheritdoc cref="GenAiSpanView.TotalTokens"/>
+    public static long? TotalTokens(Span span) => GenAiSpanView.Of(span.Attributes).TotalTokens();
 
     /// <summary>Lowercase, trimmed; returns the input itself when it is already normal (no allocation).</summary>
     public static string NormalizeName(string value)
@@ -386,68 +282,5 @@ internal static class GenAiConventions
 
         count = 0;
         return false;
-    }
-
-    // ---- attribute helpers ------------------------------------------------------------------
-
-    /// <summary>Index of <paramref name="key"/> in <paramref name="attributes"/>, or -1. Linear scan, no allocation.</summary>
-    public static int IndexOf(RepeatedField<KeyValue> attributes, string key)
-    {
-        for (var i = 0; i < attributes.Count; i++)
-        {
-            if (string.Equals(attributes[i].Key, key, StringComparison.Ordinal))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
-    /// <summary>The value under <paramref name="key"/>, or null. Linear scan, no allocation.</summary>
-    public static AnyValue? Find(RepeatedField<KeyValue> attributes, string key)
-    {
-        var index = IndexOf(attributes, key);
-        return index < 0 ? null : attributes[index].Value;
-    }
-
-    /// <summary>The string value under <paramref name="key"/>; null when absent or not a string.</summary>
-    public static string? FindString(RepeatedField<KeyValue> attributes, string key)
-    {
-        var value = Find(attributes, key);
-        return value is { ValueCase: AnyValue.ValueOneofCase.StringValue } ? value.StringValue : null;
-    }
-
-    /// <summary>Replaces the value under <paramref name="key"/> in place, or appends the key.</summary>
-    public static void Set(RepeatedField<KeyValue> attributes, string key, AnyValue value)
-    {
-        var index = IndexOf(attributes, key);
-        if (index >= 0)
-        {
-            attributes[index].Value = value;
-        }
-        else
-        {
-            attributes.Add(new KeyValue { Key = key, Value = value });
-        }
-    }
-
-    public static void SetString(RepeatedField<KeyValue> attributes, string key, string value) =>
-        Set(attributes, key, new AnyValue { StringValue = value });
-
-    public static void SetInt(RepeatedField<KeyValue> attributes, string key, long value) =>
-        Set(attributes, key, new AnyValue { IntValue = value });
-
-    /// <summary>Removes <paramref name="key"/>; true when it was present.</summary>
-    public static bool Remove(RepeatedField<KeyValue> attributes, string key)
-    {
-        var index = IndexOf(attributes, key);
-        if (index < 0)
-        {
-            return false;
-        }
-
-        attributes.RemoveAt(index);
-        return true;
     }
 }

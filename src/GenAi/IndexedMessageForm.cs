@@ -1,7 +1,7 @@
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 
-namespace Collector.Processors.GenAi;
+namespace Collector.GenAi;
 
 /// <summary>
 /// One indexed message form: OpenLLMetry <c>gen_ai.prompt.{i}.role</c> /
