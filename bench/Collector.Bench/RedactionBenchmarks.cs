@@ -10,7 +10,7 @@ using OpenTelemetry.Proto.Trace.V1;
 namespace Collector.Bench;
 
 /// <summary>
-/// Spans through the redaction processor with every detector on, plus the DESIGN.md example's
+/// Spans through the redaction processor with every detector on, plus the redaction example's
 /// key and value patterns. Results are per span (OperationsPerInvoke): spans/s = 1e9 / Mean(ns).
 /// Protobuf encode+decode of the same spans is the yardstick the collector's figures are given against.
 /// </summary>

@@ -222,7 +222,7 @@ internal static class Workloads
     }
 
     /// <summary>
-    /// Realistic LLM app traces (DESIGN.md section 8): an HTTP request, a framework chain,
+    /// Realistic LLM app traces (docs/architecture.md, "Flow"): an HTTP request, a framework chain,
     /// retrieval and embedding, a chat call traced twice (OTel GenAI and Langtrace), a tool call,
     /// prompts with personal data, and prompt/completion events. 10 spans per trace.
     /// </summary>

@@ -9,7 +9,7 @@ using OpenTelemetry.Proto.Trace.V1;
 namespace Collector.Processors.LangtraceMerge;
 
 /// <summary>
-/// The flush-time rules of DESIGN §6 for one trace, in order: (1) event -> span merge
+/// The flush-time rules (docs/architecture.md, "GenAI processing") for one trace, in order: (1) event -> span merge
 /// (duplicate, semantic overlap, span event, orphan), (2) dual-link de-duplication. Works on
 /// a detached <see cref="TraceEntry"/> in place; scratch collections are reused, so one
 /// instance serves one flusher at a time.
@@ -394,7 +394,7 @@ internal sealed class TraceMerger(LangtraceMergeConfig config, MergeMetrics metr
         }.WithFacts(span);
     }
 
-    /// <summary>DESIGN §6 point 2: merges the pair when they are one LLM call; true when merged.</summary>
+    /// <summary>Dual-link de-duplication (docs/architecture.md, "GenAI processing"): merges the pair when they are one LLM call; true when merged.</summary>
     private bool TryMerge(Span<BufferedSpan> spans, Span<Candidate> candidates, int a, int b)
     {
         ref var first = ref candidates[a];

@@ -3,7 +3,7 @@ using Serilog.Events;
 
 namespace Collector.Tests.LangtraceInterop;
 
-/// <summary>How the langtrace exporter answers each reply of Langtrace's ingestion route (DESIGN section 7).</summary>
+/// <summary>How the langtrace exporter answers each reply of Langtrace's ingestion route (src/Exporters/Langtrace/README.md).</summary>
 public sealed class LangtraceStatusTests : LangtraceTestBase
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);

@@ -4,7 +4,7 @@ using static Collector.Tests.AiProcessing.LangtraceMerge.Llm;
 
 namespace Collector.Tests.AiProcessing.LangtraceMerge;
 
-/// <summary>Dual-link de-duplication (DESIGN §6.2): one LLM call recorded by two or three instrumentations.</summary>
+/// <summary>Dual-link de-duplication (docs/architecture.md, "GenAI processing"): one LLM call recorded by two or three instrumentations.</summary>
 public sealed class DualLinkTests
 {
     [Test]

@@ -5,7 +5,7 @@ using static Collector.Tests.AiProcessing.LangtraceMerge.Llm;
 
 namespace Collector.Tests.AiProcessing.LangtraceMerge;
 
-/// <summary>Event -> span merge (DESIGN §6.1): duplicate, semantic overlap, span event, orphan.</summary>
+/// <summary>Event -> span merge (docs/architecture.md, "GenAI processing"): duplicate, semantic overlap, span event, orphan.</summary>
 public sealed class EventMergeRuleTests
 {
     [Test]

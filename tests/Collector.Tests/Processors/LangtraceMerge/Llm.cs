@@ -6,7 +6,7 @@ using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Tests.AiProcessing.LangtraceMerge;
 
-/// <summary>Spans and events as each instrumentation writes them (DESIGN §9), timed in ms from a fixed origin.</summary>
+/// <summary>Spans and events as each instrumentation writes them (docs/architecture.md, "GenAI processing", Conventions), timed in ms from a fixed origin.</summary>
 internal static class Llm
 {
     public const ulong T0 = 1_700_000_000_000_000_000;
