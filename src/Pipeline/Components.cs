@@ -135,6 +135,12 @@ public interface IPipelineEntry<T>
     ValueTask<SubmitResult> SubmitAsync(Batch<T> batch, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A factory as the collector sees it: its type, its default config and its declaration (the
+/// signals it creates, with their stability, and the metrics its components register). Write a
+/// factory by deriving from <see cref="ReceiverFactory{TConfig}"/>, <see cref="ProcessorFactory{TConfig}"/>,
+/// <see cref="ExporterFactory{TConfig}"/> or <see cref="ExtensionFactory{TConfig}"/>.
+/// </summary>
 public interface IComponentFactory
 {
     /// <summary>Type name in lower_snake_case as written in YAML ("otlp", "memory_limiter").</summary>
@@ -142,10 +148,10 @@ public interface IComponentFactory
 
     ComponentKind Kind { get; }
 
+    ComponentMetadata Metadata { get; }
+
     /// <summary>A fresh config carrying every default; YAML is bound on top of it.</summary>
     ComponentConfig CreateDefaultConfig();
-
-    bool Supports(Signal signal);
 }
 
 public interface IReceiverFactory : IComponentFactory
@@ -155,12 +161,14 @@ public interface IReceiverFactory : IComponentFactory
 
 public interface IProcessorFactory : IComponentFactory
 {
+    /// <summary>The processor this factory declared for <typeparamref name="T"/>'s signal.</summary>
     IProcessor<T> CreateProcessor<T>(ComponentContext context, ComponentConfig config, IConsumer<T> next)
         where T : class, IMessage<T>;
 }
 
 public interface IExporterFactory : IComponentFactory
 {
+    /// <summary>The exporter this factory declared for <typeparamref name="T"/>'s signal.</summary>
     IExporter<T> CreateExporter<T>(ComponentContext context, ComponentConfig config)
         where T : class, IMessage<T>;
 }

@@ -1,21 +1,25 @@
+using Collector.Exporters.Shared;
 using Collector.Pipeline;
-using Collector.Pipeline.Configuration;
 using Google.Protobuf;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Exporters.Debug;
 
 /// <summary>Type "debug": logs batches; no queue, no retry (it cannot fail).</summary>
-internal sealed class DebugExporterFactory : IExporterFactory
+internal sealed class DebugExporterFactory : ExporterFactory<DebugExporterConfig>
 {
-    public string Type => "debug";
+    public DebugExporterFactory()
+        : base("debug", () => new DebugExporterConfig())
+    {
+        WithTraces(Create<ResourceSpans>, Stability.Development);
+        WithMetrics(Create<ResourceMetrics>, Stability.Development);
+        WithLogs(Create<ResourceLogs>, Stability.Development);
+        Registers(ExporterMetrics.Sent);
+    }
 
-    public ComponentKind Kind => ComponentKind.Exporter;
-
-    public ComponentConfig CreateDefaultConfig() => new DebugExporterConfig();
-
-    public bool Supports(Signal signal) => true;
-
-    public IExporter<T> CreateExporter<T>(ComponentContext context, ComponentConfig config)
+    private static IExporter<T> Create<T>(ComponentContext context, DebugExporterConfig config)
         where T : class, IMessage<T> =>
-        new DebugExporter<T>(context, ((DebugExporterConfig)config).Verbosity);
+        new DebugExporter<T>(context, config.Verbosity);
 }

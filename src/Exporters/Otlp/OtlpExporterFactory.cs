@@ -1,25 +1,26 @@
+using Collector.Exporters.Shared;
 using Collector.Pipeline;
-using Collector.Pipeline.Configuration;
 using Collector.Pipeline.Export;
 using Google.Protobuf;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Exporters.Otlp;
 
 /// <summary>Type "otlp": OTLP/gRPC to any backend, all three signals, behind the exporter helper.</summary>
-internal sealed class OtlpExporterFactory : IExporterFactory
+internal sealed class OtlpExporterFactory : ExporterFactory<OtlpExporterConfig>
 {
-    public string Type => "otlp";
-
-    public ComponentKind Kind => ComponentKind.Exporter;
-
-    public ComponentConfig CreateDefaultConfig() => new OtlpExporterConfig();
-
-    public bool Supports(Signal signal) => true;
-
-    public IExporter<T> CreateExporter<T>(ComponentContext context, ComponentConfig config)
-        where T : class, IMessage<T>
+    public OtlpExporterFactory()
+        : base("otlp", () => new OtlpExporterConfig())
     {
-        var c = (OtlpExporterConfig)config;
-        return new ExporterHelper<T>(context, ExporterHelperSettings.From(c), new OtlpGrpcSender<T>(c));
+        WithTraces(Create<ResourceSpans>, Stability.Beta);
+        WithMetrics(Create<ResourceMetrics>, Stability.Beta);
+        WithLogs(Create<ResourceLogs>, Stability.Beta);
+        Registers(ExporterMetrics.Helper);
     }
+
+    private static IExporter<T> Create<T>(ComponentContext context, OtlpExporterConfig config)
+        where T : class, IMessage<T> =>
+        new ExporterHelper<T>(context, ExporterHelperSettings.From(config), new OtlpGrpcSender<T>(config));
 }

@@ -1,25 +1,26 @@
+using Collector.Exporters.Shared;
 using Collector.Pipeline;
-using Collector.Pipeline.Configuration;
 using Collector.Pipeline.Export;
 using Google.Protobuf;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Exporters.OtlpHttp;
 
 /// <summary>Type "otlphttp": OTLP/HTTP (protobuf or JSON) to any backend, all three signals, behind the exporter helper.</summary>
-internal sealed class OtlpHttpExporterFactory : IExporterFactory
+internal sealed class OtlpHttpExporterFactory : ExporterFactory<OtlpHttpExporterConfig>
 {
-    public string Type => "otlphttp";
-
-    public ComponentKind Kind => ComponentKind.Exporter;
-
-    public ComponentConfig CreateDefaultConfig() => new OtlpHttpExporterConfig();
-
-    public bool Supports(Signal signal) => true;
-
-    public IExporter<T> CreateExporter<T>(ComponentContext context, ComponentConfig config)
-        where T : class, IMessage<T>
+    public OtlpHttpExporterFactory()
+        : base("otlphttp", () => new OtlpHttpExporterConfig())
     {
-        var c = (OtlpHttpExporterConfig)config;
-        return new ExporterHelper<T>(context, ExporterHelperSettings.From(c), new OtlpHttpSender<T>(c));
+        WithTraces(Create<ResourceSpans>, Stability.Beta);
+        WithMetrics(Create<ResourceMetrics>, Stability.Beta);
+        WithLogs(Create<ResourceLogs>, Stability.Beta);
+        Registers(ExporterMetrics.Helper);
     }
+
+    private static IExporter<T> Create<T>(ComponentContext context, OtlpHttpExporterConfig config)
+        where T : class, IMessage<T> =>
+        new ExporterHelper<T>(context, ExporterHelperSettings.From(config), new OtlpHttpSender<T>(config));
 }

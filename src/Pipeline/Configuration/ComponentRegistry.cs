@@ -16,6 +16,9 @@ public sealed class ComponentRegistry
         }
     }
 
+    /// <summary>Every factory, for checks that run over all of them (the component contract test).</summary>
+    public IEnumerable<IComponentFactory> All => _factories.Values;
+
     public IComponentFactory? Find(ComponentKind kind, string type) => _factories.GetValueOrDefault((kind, type));
 
     public TFactory Get<TFactory>(ComponentKind kind, string type)

@@ -219,6 +219,21 @@ internal static class ConfigLoader
         };
     }
 
+    /// <summary>
+    /// One component's config as the loader makes it: the factory's defaults, the YAML bound on
+    /// top, then every Validate (nested settings included) with its path.
+    /// </summary>
+    public static ComponentConfig LoadComponent(IComponentFactory factory, YamlNode node, ConfigErrors errors)
+    {
+        var config = factory.CreateDefaultConfig();
+        ConfigBinder.Bind(node, config, errors);
+
+        // Validate messages are written by each component and may print values; hide env-derived ones.
+        var substitutions = EnvExpander.SubstitutionsUnder(node);
+        config.Validate(substitutions.Count == 0 ? errors : errors.Redacting(m => EnvExpander.Redact(m, substitutions)));
+        return config;
+    }
+
     /// <summary>Each id must be defined, listed once, and (in a pipeline) support the pipeline's signal.</summary>
     private static void CheckReferences(IReadOnlyList<ComponentId> ids, string key, Section defined, Signal? signal, bool required, ConfigErrors errors)
     {
@@ -240,7 +255,7 @@ internal static class ConfigLoader
             {
                 at.Add($"{defined.Noun} '{id}' is not defined");
             }
-            else if (signal is { } s && factory is not null && !factory.Supports(s))
+            else if (signal is { } s && factory is not null && !factory.Metadata.Creates(s))
             {
                 at.Add($"{defined.Noun} '{id}' does not support {s.ToConfigName()}");
             }
@@ -289,13 +304,7 @@ internal static class ConfigLoader
                     continue;
                 }
 
-                var config = factory.CreateDefaultConfig();
-                ConfigBinder.Bind(entry.Value, config, at);
-
-                // Validate messages are written by each component and may print values; hide env-derived ones.
-                var substitutions = EnvExpander.SubstitutionsUnder(entry.Value);
-                config.Validate(substitutions.Count == 0 ? at : at.Redacting(m => EnvExpander.Redact(m, substitutions)));
-                Configs[id] = config;
+                Configs[id] = LoadComponent(factory, entry.Value, at);
             }
         }
     }

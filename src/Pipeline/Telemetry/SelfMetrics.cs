@@ -16,13 +16,28 @@ public sealed class SelfMetrics
     /// <summary>Returns the counter for this name and label set, creating it on first use.</summary>
     public Counter Counter(string name, string help, params (string Key, string Value)[] labels)
     {
-        var series = GetSeries(name, help, "counter", labels, () => new Counter());
+        var series = GetSeries(name, help, MetricType.Counter, labels, () => new Counter());
         return (Counter)series;
     }
 
     /// <summary>Registers a gauge read at scrape time (queue sizes, spool bytes).</summary>
     public void Gauge(string name, string help, Func<double> read, params (string Key, string Value)[] labels) =>
-        GetSeries(name, help, "gauge", labels, () => new GaugeSeries(read));
+        GetSeries(name, help, MetricType.Gauge, labels, () => new GaugeSeries(read));
+
+    /// <summary>Every family registered so far, with its help text, type and label keys (the component contract test reads it).</summary>
+    public IReadOnlyList<RegisteredMetric> Registered()
+    {
+        lock (_lock)
+        {
+            var list = new List<RegisteredMetric>(_families.Count);
+            foreach (var (name, family) in _families)
+            {
+                list.Add(new RegisteredMetric(name, family.Help, family.Type, family.LabelKeys));
+            }
+
+            return list;
+        }
+    }
 
     /// <summary>Current value of one series, or 0 when absent (for tests and health decisions).</summary>
     public double Read(string name, params (string Key, string Value)[] labels)
@@ -78,7 +93,7 @@ public sealed class SelfMetrics
             foreach (var (name, family) in _families.OrderBy(f => f.Key, StringComparer.Ordinal))
             {
                 output.Append("# HELP ").Append(name).Append(' ').Append(family.Help).Append('\n');
-                output.Append("# TYPE ").Append(name).Append(' ').Append(family.Type).Append('\n');
+                output.Append("# TYPE ").Append(name).Append(' ').Append(family.Type == MetricType.Counter ? "counter" : "gauge").Append('\n');
                 foreach (var (labels, series) in family.Series)
                 {
                     output.Append(name).Append(labels).Append(' ')
@@ -88,14 +103,14 @@ public sealed class SelfMetrics
         }
     }
 
-    private ISeries GetSeries(string name, string help, string type, (string Key, string Value)[] labels, Func<ISeries> create)
+    private ISeries GetSeries(string name, string help, MetricType type, (string Key, string Value)[] labels, Func<ISeries> create)
     {
         var key = FormatLabels(labels);
         lock (_lock)
         {
             if (!_families.TryGetValue(name, out var family))
             {
-                family = new Family(help, type);
+                family = new Family(help, type, LabelKeys(labels));
                 _families[name] = family;
             }
 
@@ -133,7 +148,18 @@ public sealed class SelfMetrics
     private static string Escape(string value) =>
         value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
-    private sealed record Family(string Help, string Type)
+    private static string[] LabelKeys((string Key, string Value)[] labels)
+    {
+        var keys = new string[labels.Length];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            keys[i] = labels[i].Key;
+        }
+
+        return keys;
+    }
+
+    private sealed record Family(string Help, MetricType Type, string[] LabelKeys)
     {
         public Dictionary<string, ISeries> Series { get; } = new(StringComparer.Ordinal);
     }

@@ -1,20 +1,23 @@
 using Collector.Pipeline;
-using Collector.Pipeline.Configuration;
+using Collector.Pipeline.Telemetry;
 using Google.Protobuf;
 
 namespace Collector.Processors.Batch;
 
-internal sealed class BatchFactory : IProcessorFactory
+internal sealed class BatchFactory : ProcessorFactory<BatchConfig>
 {
-    public string Type => "batch";
+    public BatchFactory()
+        : base("batch", () => new BatchConfig())
+    {
+        WithTraces(Create, Stability.Beta);
+        WithMetrics(Create, Stability.Beta);
+        WithLogs(Create, Stability.Beta);
+        Registers(
+            new MetricInfo("collector_processor_batch_batch_send_size_trigger_send_total", MetricType.Counter, "{batches}", "Batches sent because they reached send_batch_size.", "processor", "pipeline"),
+            new MetricInfo("collector_processor_batch_timeout_trigger_send_total", MetricType.Counter, "{batches}", "Batches sent because their timeout elapsed.", "processor", "pipeline"));
+    }
 
-    public ComponentKind Kind => ComponentKind.Processor;
-
-    public ComponentConfig CreateDefaultConfig() => new BatchConfig();
-
-    public bool Supports(Signal signal) => true;
-
-    public IProcessor<T> CreateProcessor<T>(ComponentContext context, ComponentConfig config, IConsumer<T> next)
+    private static IProcessor<T> Create<T>(ComponentContext context, BatchConfig config, IConsumer<T> next)
         where T : class, IMessage<T> =>
-        new BatchProcessor<T>(context, (BatchConfig)config, next);
+        new BatchProcessor<T>(context, config, next);
 }

@@ -43,7 +43,12 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
         _timeoutTriggers = context.Metrics.Counter("collector_processor_batch_timeout_trigger_send_total", "Batches sent because their timeout elapsed.", labels);
     }
 
-    public bool MutatesData => false;
+    /// <summary>
+    /// True: the first batch held becomes the merged one (later batches' resources are appended
+    /// to it, oversized ones are split in place). Copying instead would cost an allocation per
+    /// merge on the hot path; processors are never fan-out targets, so the flag costs nothing.
+    /// </summary>
+    public bool MutatesData => true;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

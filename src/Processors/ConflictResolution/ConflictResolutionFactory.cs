@@ -1,28 +1,16 @@
 using Collector.Pipeline;
-using Collector.Pipeline.Configuration;
-using Google.Protobuf;
-using OpenTelemetry.Proto.Trace.V1;
+using Collector.Pipeline.Telemetry;
 
 namespace Collector.Processors.ConflictResolution;
 
-internal sealed class ConflictResolutionFactory : IProcessorFactory
+internal sealed class ConflictResolutionFactory : ProcessorFactory<ConflictResolutionConfig>
 {
-    public string Type => "conflict_resolution";
-
-    public ComponentKind Kind => ComponentKind.Processor;
-
-    public ComponentConfig CreateDefaultConfig() => new ConflictResolutionConfig();
-
-    public bool Supports(Signal signal) => signal == Signal.Traces;
-
-    public IProcessor<T> CreateProcessor<T>(ComponentContext context, ComponentConfig config, IConsumer<T> next)
-        where T : class, IMessage<T>
+    public ConflictResolutionFactory()
+        : base("conflict_resolution", () => new ConflictResolutionConfig())
     {
-        if (next is not IConsumer<ResourceSpans> spans)
-        {
-            throw new NotSupportedException("conflict_resolution supports traces pipelines only");
-        }
-
-        return (IProcessor<T>)(object)new ConflictResolutionProcessor(context, (ConflictResolutionConfig)config, spans);
+        WithTraces((context, config, next) => new ConflictResolutionProcessor(context, config, next), Stability.Alpha);
+        Registers(
+            new MetricInfo("collector_processor_conflict_resolution_conflicts_total", MetricType.Counter, "{keys}", "GenAI keys that disagreed about one concept and were resolved by `prefer`.", "processor", "concept"),
+            new MetricInfo("collector_processor_conflict_resolution_skipped_values_total", MetricType.Counter, "{values}", "GenAI attribute values that could not be interpreted (wrong type, not a number, not a message list) and were left as they are.", "processor", "concept"));
     }
 }

@@ -1,35 +1,31 @@
 using Collector.Pipeline;
-using Collector.Pipeline.Configuration;
+using Collector.Pipeline.Telemetry;
 using Google.Protobuf;
-using OpenTelemetry.Proto.Logs.V1;
-using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Processors.Dedup;
 
-internal sealed class DedupFactory : IProcessorFactory
+/// <summary>One table per pipeline instance: span and log identities never meet.</summary>
+internal sealed class DedupFactory : ProcessorFactory<DedupConfig>
 {
-    public string Type => "dedup";
-
-    public ComponentKind Kind => ComponentKind.Processor;
-
-    public ComponentConfig CreateDefaultConfig() => new DedupConfig();
-
-    public bool Supports(Signal signal) => signal is Signal.Traces or Signal.Logs;
-
-    /// <summary>One table per pipeline instance: span and log identities never meet.</summary>
-    public IProcessor<T> CreateProcessor<T>(ComponentContext context, ComponentConfig config, IConsumer<T> next)
-        where T : class, IMessage<T> =>
-        Create(context, (DedupConfig)config, next, TimeProvider.System);
-
-    internal static IProcessor<T> Create<T>(ComponentContext context, DedupConfig config, IConsumer<T> next, TimeProvider time)
-        where T : class, IMessage<T>
+    public DedupFactory()
+        : this(TimeProvider.System)
     {
-        object processor = next switch
-        {
-            IConsumer<ResourceSpans> spans => new SpanDedupProcessor(context, config, spans, time),
-            IConsumer<ResourceLogs> logs => new LogDedupProcessor(context, config, logs, time),
-            _ => throw new NotSupportedException("dedup supports traces and logs pipelines only"),
-        };
-        return (IProcessor<T>)processor;
     }
+
+    private DedupFactory(TimeProvider time)
+        : base("dedup", () => new DedupConfig())
+    {
+        WithTraces((context, config, next) => new SpanDedupProcessor(context, config, next, time), Stability.Alpha);
+        WithLogs((context, config, next) => new LogDedupProcessor(context, config, next, time), Stability.Alpha);
+        Registers(
+            new MetricInfo("collector_processor_dedup_dropped_{item}_total", MetricType.Counter, "{items}", "Duplicate {item} dropped by dedup.", "processor"),
+            new MetricInfo("collector_processor_dedup_evicted_total", MetricType.Counter, "{identities}", "Identities evicted before their window ended because max_entries was reached.", "processor"),
+            new MetricInfo("collector_processor_dedup_unchecked_total", MetricType.Counter, "{items}", "Items passed on without a check because they have no usable identity (missing or invalid ids, no time).", "processor"),
+            new MetricInfo("collector_processor_dedup_entries", MetricType.Gauge, "{identities}", "Identities currently remembered.", "processor", "signal"));
+    }
+
+    /// <summary>For tests that drive the window with a fake clock.</summary>
+    internal static IProcessor<T> Create<T>(ComponentContext context, DedupConfig config, IConsumer<T> next, TimeProvider time)
+        where T : class, IMessage<T> =>
+        new DedupFactory(time).CreateProcessor(context, config, next);
 }

@@ -1,20 +1,20 @@
 using Collector.Pipeline;
-using Collector.Pipeline.Configuration;
+using Collector.Receiver.Hosting;
 
 namespace Collector.Receiver.Otlp;
 
-/// <summary>Creates <c>otlp</c> receivers (traces, metrics and logs over gRPC and HTTP).</summary>
-internal sealed class OtlpReceiverFactory : IReceiverFactory
+/// <summary>
+/// Creates <c>otlp</c> receivers (traces, metrics and logs over gRPC and HTTP). No protocol is
+/// enabled until its key appears in YAML (as in the OpenTelemetry Collector).
+/// </summary>
+internal sealed class OtlpReceiverFactory : ReceiverFactory<OtlpReceiverConfig>
 {
-    public string Type => "otlp";
-
-    public ComponentKind Kind => ComponentKind.Receiver;
-
-    /// <summary>No protocol is enabled until its key appears in YAML (as in the OpenTelemetry Collector).</summary>
-    public ComponentConfig CreateDefaultConfig() => new OtlpReceiverConfig();
-
-    public bool Supports(Signal signal) => true;
-
-    public IReceiver CreateReceiver(ComponentContext context, ComponentConfig config, ReceiverTargets targets) =>
-        new OtlpReceiver(context, (OtlpReceiverConfig)config, targets);
+    public OtlpReceiverFactory()
+        : base("otlp", () => new OtlpReceiverConfig(), (context, config, targets) => new OtlpReceiver(context, config, targets))
+    {
+        WithTraces(Stability.Beta);
+        WithMetrics(Stability.Beta);
+        WithLogs(Stability.Beta);
+        Registers(ReceiverMetrics.All);
+    }
 }

@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using Collector.Pipeline;
 using Collector.Pipeline.Configuration;
 using Google.Protobuf;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Tests.TestSupport;
 
@@ -9,20 +12,23 @@ namespace Collector.Tests.TestSupport;
 /// Test-only exporter type "capture": the last hop of a real pipeline, keeping what reached it
 /// so that end-to-end tests can compare it with what the SDK sent.
 /// </summary>
-internal sealed class CaptureExporterFactory(CaptureStore store) : IExporterFactory
+internal sealed class CaptureExporterFactory : ExporterFactory<CaptureExporterFactory.CaptureConfig>
 {
-    public string Type => "capture";
+    private readonly CaptureStore _store;
 
-    public ComponentKind Kind => ComponentKind.Exporter;
+    public CaptureExporterFactory(CaptureStore store)
+        : base("capture", () => new CaptureConfig())
+    {
+        _store = store;
+        WithTraces(Create<ResourceSpans>, Stability.Development);
+        WithMetrics(Create<ResourceMetrics>, Stability.Development);
+        WithLogs(Create<ResourceLogs>, Stability.Development);
+    }
 
-    public ComponentConfig CreateDefaultConfig() => new CaptureConfig();
+    private IExporter<T> Create<T>(ComponentContext context, CaptureConfig config)
+        where T : class, IMessage<T> => new CaptureExporter<T>(_store, context.Id.ToString());
 
-    public bool Supports(Signal signal) => true;
-
-    public IExporter<T> CreateExporter<T>(ComponentContext context, ComponentConfig config)
-        where T : class, IMessage<T> => new CaptureExporter<T>(store, context.Id.ToString());
-
-    private sealed class CaptureConfig : ComponentConfig;
+    internal sealed class CaptureConfig : ComponentConfig;
 }
 
 internal sealed class CaptureStore

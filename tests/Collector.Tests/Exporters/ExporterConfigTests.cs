@@ -24,7 +24,7 @@ public sealed class ExporterConfigTests
         foreach (var f in factories)
         {
             Assert.That(f.Kind, Is.EqualTo(ComponentKind.Exporter));
-            Assert.That(Enum.GetValues<Signal>().All(f.Supports), Is.True);
+            Assert.That(Enum.GetValues<Signal>().All(f.Metadata.Creates), Is.True);
         }
     }
 

@@ -107,9 +107,20 @@ internal sealed class TestFactory(ComponentKind kind, string type, params Signal
 
     public ComponentKind Kind => kind;
 
+    public ComponentMetadata Metadata { get; } = Declare(signals);
+
     public ComponentConfig CreateDefaultConfig() => new TestComponentConfig();
 
-    public bool Supports(Signal signal) => Array.IndexOf(signals, signal) >= 0;
+    private static ComponentMetadata Declare(Signal[] signals)
+    {
+        var metadata = ComponentMetadata.Empty;
+        foreach (var signal in signals)
+        {
+            metadata = metadata.WithSignal(signal, Stability.Development);
+        }
+
+        return metadata;
+    }
 }
 
 internal static class TestRegistry

@@ -82,7 +82,7 @@ public sealed class ConflictResolutionProcessorTests
         await processor.ConsumeAsync(batch, CancellationToken.None);
 
         Assert.That(processor.MutatesData, Is.True);
-        Assert.That(factory.Supports(Signal.Traces) && !factory.Supports(Signal.Logs), Is.True);
+        Assert.That(factory.Metadata.Creates(Signal.Traces) && !factory.Metadata.Creates(Signal.Logs), Is.True);
         Assert.That(next.Batches.Single().ItemCount, Is.EqualTo(12));
         Assert.That(metrics.Read("collector_processor_conflict_resolution_conflicts_total", ("processor", "conflict_resolution"), ("concept", "input_tokens")), Is.EqualTo(12));
         Assert.That(next.Batches.Single().Resources.SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans).All(s => Get(s, "llm.token_count.prompt") is null), Is.True);

@@ -268,7 +268,7 @@ public sealed class DedupProcessorTests
         Assert.That(config.Window, Is.EqualTo(TimeSpan.FromSeconds(90)));
         Assert.That(config.MaxEntries, Is.EqualTo(5000));
         var factory = new DedupFactory();
-        Assert.That(factory.Supports(Signal.Traces) && factory.Supports(Signal.Logs) && !factory.Supports(Signal.Metrics), Is.True);
+        Assert.That(factory.Metadata.Creates(Signal.Traces) && factory.Metadata.Creates(Signal.Logs) && !factory.Metadata.Creates(Signal.Metrics), Is.True);
     }
 
     /// <summary>A clock the test moves by hand.</summary>

@@ -13,7 +13,7 @@ public sealed class OtlpReceiverConfigTests
 
         Assert.That(factory.Type, Is.EqualTo("otlp"));
         Assert.That(factory.Kind, Is.EqualTo(ComponentKind.Receiver));
-        Assert.That(Enum.GetValues<Signal>().All(factory.Supports), Is.True);
+        Assert.That(Enum.GetValues<Signal>().All(factory.Metadata.Creates), Is.True);
         Assert.That(factory.CreateDefaultConfig(), Is.TypeOf<OtlpReceiverConfig>());
     }
 

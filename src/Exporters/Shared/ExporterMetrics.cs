@@ -1,0 +1,31 @@
+using Collector.Pipeline.Telemetry;
+
+namespace Collector.Exporters.Shared;
+
+/// <summary>What every exporter running behind the exporter helper (and, with a spool, the spool) registers.</summary>
+internal static class ExporterMetrics
+{
+    /// <summary>Also what the debug exporter, which has no helper, registers.</summary>
+    public static MetricInfo Sent { get; } = new("collector_exporter_sent_{item}_total", MetricType.Counter, "{items}", "{item} delivered to the backend", "exporter");
+
+    public static IEnumerable<MetricInfo> Helper { get; } =
+    [
+        Sent,
+        new("collector_exporter_retries_total", MetricType.Counter, "{attempts}", "send attempts retried after a retryable failure", "exporter"),
+        new("collector_exporter_spooled_{item}_total", MetricType.Counter, "{items}", "{item} committed to the spool", "exporter"),
+        new("collector_exporter_replayed_{item}_total", MetricType.Counter, "{items}", "{item} delivered after being read back from the spool", "exporter"),
+        new("collector_exporter_spool_bypassed_{item}_total", MetricType.Counter, "{items}", "write_ahead {item} acknowledged without a spool commit because the spool failed (kept in memory only)", "exporter"),
+        new("collector_exporter_send_failed_{item}_total", MetricType.Counter, "{items}", "{item} not delivered, by reason", "exporter", "reason"),
+        new("collector_exporter_refused_{item}_total", MetricType.Counter, "{items}", "write_ahead {item} refused before a commit (the client is told to retry), by reason", "exporter", "reason"),
+        new("collector_exporter_queue_size", MetricType.Gauge, "{batches}", "batches waiting in the sending queue", "exporter", "data_type"),
+        new("collector_exporter_queue_capacity", MetricType.Gauge, "{batches}", "batches the sending queue holds", "exporter", "data_type"),
+        new("collector_spool_appended_batches_total", MetricType.Counter, "{batches}", "Batches committed to the spool.", "exporter"),
+        new("collector_spool_deleted_batches_total", MetricType.Counter, "{batches}", "Spooled batches deleted after the backend acknowledged them.", "exporter"),
+        new("collector_spool_bytes", MetricType.Gauge, "By", "Bytes of the spool files on disk (database + WAL).", "exporter"),
+        new("collector_spool_items", MetricType.Gauge, "{items}", "Items (spans, metric points, log records) held in the spool.", "exporter"),
+        new("collector_spool_batches", MetricType.Gauge, "{batches}", "Batches held in the spool.", "exporter"),
+        new("collector_spool_errors_total", MetricType.Counter, "{errors}", "Spool errors by operation.", "exporter", "op"),
+        new("collector_spool_dropped_items_total", MetricType.Counter, "{items}", "Items the spool deleted without delivery, by reason.", "exporter", "reason"),
+        new("collector_spool_rejected_items_total", MetricType.Counter, "{items}", "Items the spool refused to take (the caller keeps or drops them), by reason.", "exporter", "reason"),
+    ];
+}
