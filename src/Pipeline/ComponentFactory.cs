@@ -117,3 +117,37 @@ public abstract class ExtensionFactory<TConfig>(string type, Func<TConfig> creat
     public IExtension CreateExtension(ComponentContext context, ComponentConfig config, ICollectorStatus status) =>
         create(context, Typed(config), status);
 }
+
+/// <summary>A processor written once for every signal (batch, memory_limiter, redaction): one generic create, one stability.</summary>
+public abstract class EverySignalProcessorFactory<TConfig> : ProcessorFactory<TConfig>
+    where TConfig : ComponentConfig
+{
+    protected EverySignalProcessorFactory(string type, Func<TConfig> createDefaultConfig, Stability stability, params IEnumerable<MetricInfo> metrics)
+        : base(type, createDefaultConfig)
+    {
+        WithTraces(Create, stability);
+        WithMetrics(Create, stability);
+        WithLogs(Create, stability);
+        Registers(metrics);
+    }
+
+    protected abstract IProcessor<T> Create<T>(ComponentContext context, TConfig config, IConsumer<T> next)
+        where T : class, IMessage<T>;
+}
+
+/// <summary>An exporter written once for every signal (otlp, otlphttp, debug): one generic create, one stability.</summary>
+public abstract class EverySignalExporterFactory<TConfig> : ExporterFactory<TConfig>
+    where TConfig : ComponentConfig
+{
+    protected EverySignalExporterFactory(string type, Func<TConfig> createDefaultConfig, Stability stability, params IEnumerable<MetricInfo> metrics)
+        : base(type, createDefaultConfig)
+    {
+        WithTraces(Create<ResourceSpans>, stability);
+        WithMetrics(Create<ResourceMetrics>, stability);
+        WithLogs(Create<ResourceLogs>, stability);
+        Registers(metrics);
+    }
+
+    protected abstract IExporter<T> Create<T>(ComponentContext context, TConfig config)
+        where T : class, IMessage<T>;
+}

@@ -1,25 +1,11 @@
 using Collector.Exporters.Shared;
 using Collector.Pipeline;
-using Google.Protobuf;
-using OpenTelemetry.Proto.Logs.V1;
-using OpenTelemetry.Proto.Metrics.V1;
-using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Exporters.Debug;
 
 /// <summary>Type "debug": logs batches; no queue, no retry (it cannot fail).</summary>
-internal sealed class DebugExporterFactory : ExporterFactory<DebugExporterConfig>
+internal sealed class DebugExporterFactory() : EverySignalExporterFactory<DebugExporterConfig>("debug", () => new(), Stability.Development, ExporterMetrics.Sent)
 {
-    public DebugExporterFactory()
-        : base("debug", () => new DebugExporterConfig())
-    {
-        WithTraces(Create<ResourceSpans>, Stability.Development);
-        WithMetrics(Create<ResourceMetrics>, Stability.Development);
-        WithLogs(Create<ResourceLogs>, Stability.Development);
-        Registers(ExporterMetrics.Sent);
-    }
-
-    private static IExporter<T> Create<T>(ComponentContext context, DebugExporterConfig config)
-        where T : class, IMessage<T> =>
+    protected override IExporter<T> Create<T>(ComponentContext context, DebugExporterConfig config) =>
         new DebugExporter<T>(context, config.Verbosity);
 }

@@ -1,3 +1,4 @@
+using Collector.Pipeline.Configuration.Common;
 using System.Net;
 using Collector.Exporters.Shared;
 using Collector.Pipeline.Configuration;
@@ -49,7 +50,7 @@ internal sealed class LangtraceExporterConfig : ExporterConfigBase
         else
         {
             local = IsLocal(uri);
-            Tls.Validate(errors.At("tls"), uri.Scheme == Uri.UriSchemeHttps);
+            Tls.CheckScheme(uri.Scheme == Uri.UriSchemeHttps, errors.At("tls"));
         }
 
         if (string.IsNullOrWhiteSpace(ApiKey))

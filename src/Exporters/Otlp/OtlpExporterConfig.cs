@@ -1,5 +1,6 @@
 using Collector.Exporters.Shared;
 using Collector.Pipeline.Configuration;
+using Collector.Pipeline.Configuration.Common;
 using Collector.Pipeline.Export;
 
 namespace Collector.Exporters.Otlp;
@@ -34,7 +35,7 @@ internal sealed class OtlpExporterConfig : ExporterConfigBase
             https = uri.Scheme == Uri.UriSchemeHttps;
         }
 
-        Tls.Validate(errors.At("tls"), https);
+        Tls.CheckScheme(https, errors.At("tls"));
         ExporterValidation.ValidateHeaders(Headers, errors, grpcMetadata: true);
         ExporterValidation.ValidateEnums(Compression, null, errors);
     }

@@ -1,26 +1,12 @@
 using Collector.Exporters.Shared;
 using Collector.Pipeline;
 using Collector.Pipeline.Export;
-using Google.Protobuf;
-using OpenTelemetry.Proto.Logs.V1;
-using OpenTelemetry.Proto.Metrics.V1;
-using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Exporters.Otlp;
 
 /// <summary>Type "otlp": OTLP/gRPC to any backend, all three signals, behind the exporter helper.</summary>
-internal sealed class OtlpExporterFactory : ExporterFactory<OtlpExporterConfig>
+internal sealed class OtlpExporterFactory() : EverySignalExporterFactory<OtlpExporterConfig>("otlp", () => new(), Stability.Beta, ExporterMetrics.Helper)
 {
-    public OtlpExporterFactory()
-        : base("otlp", () => new OtlpExporterConfig())
-    {
-        WithTraces(Create<ResourceSpans>, Stability.Beta);
-        WithMetrics(Create<ResourceMetrics>, Stability.Beta);
-        WithLogs(Create<ResourceLogs>, Stability.Beta);
-        Registers(ExporterMetrics.Helper);
-    }
-
-    private static IExporter<T> Create<T>(ComponentContext context, OtlpExporterConfig config)
-        where T : class, IMessage<T> =>
+    protected override IExporter<T> Create<T>(ComponentContext context, OtlpExporterConfig config) =>
         new ExporterHelper<T>(context, ExporterHelperSettings.From(config), new OtlpGrpcSender<T>(config));
 }

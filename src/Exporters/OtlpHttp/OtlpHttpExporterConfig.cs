@@ -1,5 +1,6 @@
 using Collector.Exporters.Shared;
 using Collector.Pipeline.Configuration;
+using Collector.Pipeline.Configuration.Common;
 using Collector.Pipeline.Export;
 
 namespace Collector.Exporters.OtlpHttp;
@@ -38,7 +39,7 @@ internal sealed class OtlpHttpExporterConfig : ExporterConfigBase
             | CheckUrl(TracesEndpoint, "traces_endpoint", errors)
             | CheckUrl(MetricsEndpoint, "metrics_endpoint", errors)
             | CheckUrl(LogsEndpoint, "logs_endpoint", errors);
-        Tls.Validate(errors.At("tls"), https);
+        Tls.CheckScheme(https, errors.At("tls"));
         ExporterValidation.ValidateHeaders(Headers, errors, grpcMetadata: false);
         ExporterValidation.ValidateEnums(Compression, Encoding, errors);
     }

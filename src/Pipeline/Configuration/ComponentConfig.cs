@@ -5,12 +5,22 @@ namespace Collector.Pipeline.Configuration;
 /// names (MaxRecvMsgSizeMib &lt;- max_recv_msg_size_mib); unknown keys are errors. Defaults come
 /// from the factory's CreateDefaultConfig; checks live in <see cref="Validate"/>.
 /// </summary>
-public abstract class ComponentConfig
+public abstract class ComponentConfig : IValidatable
 {
-    /// <summary>Adds every problem found; paths are relative to this component's YAML node.</summary>
+    /// <summary>Adds every problem with this node's own keys; paths are relative to this component's YAML node.</summary>
     public virtual void Validate(ConfigErrors errors)
     {
     }
+}
+
+/// <summary>
+/// A settings object that checks its own keys. The loader walks the whole config
+/// (<see cref="ConfigBinder.Validate"/>), so nested settings are validated with their YAML path
+/// without their parent calling them.
+/// </summary>
+public interface IValidatable
+{
+    void Validate(ConfigErrors errors);
 }
 
 /// <summary>Collects every config error with its YAML path, so all are reported at once.</summary>

@@ -51,6 +51,62 @@ internal static class ConfigBinder
         }
     }
 
+    /// <summary>
+    /// Validates <paramref name="target"/> and then, below it, every nested settings object (and
+    /// list or map element) that is <see cref="IValidatable"/>, each with its YAML path: a parent's
+    /// Validate checks its own keys and never calls its children's.
+    /// </summary>
+    public static void Validate(object target, ConfigErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(errors);
+        if (target is IValidatable validatable)
+        {
+            validatable.Validate(errors);
+        }
+
+        foreach (var (key, property) in For(target.GetType()).Properties)
+        {
+            if (property.Info.GetValue(target) is { } value)
+            {
+                ValidateValue(value, property.Type, errors, key);
+            }
+        }
+    }
+
+    private static void ValidateValue(object value, TypeBinding type, ConfigErrors parent, string key)
+    {
+        switch (type.Shape)
+        {
+            case Shape.Object:
+                Validate(value, parent.At(key));
+                break;
+            case Shape.Sequence when type.Element!.Shape == Shape.Object:
+                var i = 0;
+                foreach (var item in (IEnumerable)value)
+                {
+                    if (item is not null)
+                    {
+                        Validate(item, parent.At($"{key}[{i.ToString(CultureInfo.InvariantCulture)}]"));
+                    }
+
+                    i++;
+                }
+
+                break;
+            case Shape.Mapping when type.Element!.Shape == Shape.Object:
+                foreach (DictionaryEntry entry in (IDictionary)value)
+                {
+                    if (entry.Value is not null)
+                    {
+                        Validate(entry.Value, parent.At(key).At((string)entry.Key));
+                    }
+                }
+
+                break;
+        }
+    }
+
     /// <summary>YAML null: absent, <c>~</c>, <c>null</c> or an empty plain value (an expanded env value never is).</summary>
     public static bool IsNull(YamlNode? node) =>
         node is null

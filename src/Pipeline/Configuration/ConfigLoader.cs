@@ -230,7 +230,7 @@ internal static class ConfigLoader
 
         // Validate messages are written by each component and may print values; hide env-derived ones.
         var substitutions = EnvExpander.SubstitutionsUnder(node);
-        config.Validate(substitutions.Count == 0 ? errors : errors.Redacting(m => EnvExpander.Redact(m, substitutions)));
+        ConfigBinder.Validate(config, substitutions.Count == 0 ? errors : errors.Redacting(m => EnvExpander.Redact(m, substitutions)));
         return config;
     }
 

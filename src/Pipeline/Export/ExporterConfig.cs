@@ -21,14 +21,11 @@ public abstract class ExporterConfigBase : ComponentConfig
         {
             errors.Add("timeout", "must be positive");
         }
-
-        RetryOnFailure.Validate(errors.At("retry_on_failure"));
-        SendingQueue.Validate(errors.At("sending_queue"));
     }
 }
 
 /// <summary>retry_on_failure: exponential backoff with jitter for retryable failures.</summary>
-public sealed class RetryOnFailureConfig
+public sealed class RetryOnFailureConfig : IValidatable
 {
     public bool Enabled { get; set; } = true;
 
@@ -91,7 +88,7 @@ public sealed class RetryOnFailureConfig
 }
 
 /// <summary>sending_queue: the bounded in-memory queue in front of the sender.</summary>
-public sealed class SendingQueueConfig
+public sealed class SendingQueueConfig : IValidatable
 {
     /// <summary>False: batches are sent in the caller (with retry), nothing is queued.</summary>
     public bool Enabled { get; set; } = true;
@@ -117,17 +114,10 @@ public sealed class SendingQueueConfig
             errors.Add("num_consumers", "must be >= 1");
         }
 
-        if (Spool is null)
-        {
-            return;
-        }
-
-        if (!Enabled)
+        if (Spool is not null && !Enabled)
         {
             errors.Add("spool", "needs sending_queue.enabled: true");
         }
-
-        Spool.Validate(errors.At("spool"));
     }
 }
 
@@ -136,7 +126,7 @@ public sealed class SendingQueueConfig
 /// the exporter helper: every batch before its ack (write_ahead), or batches that could not be
 /// queued or delivered (on_failure); see Export/README.md.
 /// </summary>
-public sealed class SpoolConfig
+public sealed class SpoolConfig : IValidatable
 {
     public string Directory { get; set; } = string.Empty;
 

@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Collector.Pipeline;
+using Collector.Pipeline.Configuration.Common;
 using Collector.Receiver.Hosting;
-using Collector.Receiver.Otlp;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -20,11 +19,10 @@ namespace Collector.Receiver.Langtrace;
 /// appends it to any non-Langtrace host, <c>POST /v1/traces</c>; bodies are OTLP protobuf (content
 /// type exactly application/x-protobuf, as Langtrace's server decides) or JSON (OTLP/JSON object or
 /// the SDKs' legacy span arrays, <see cref="LangtraceRequestDecoder"/>). Replies as Langtrace does.
-/// Decoded spans go through the otlp receiver's submission path (id checks, fan-out, backpressure, counters).
+/// Decoded spans go through the receivers' shared OTLP submission path (id checks, fan-out, backpressure, counters).
 /// </summary>
 internal sealed class LangtraceReceiver : IReceiver
 {
-    private const int Mib = 1024 * 1024;
     private const string ProtobufContentType = "application/x-protobuf";
 
     private static readonly byte[] Accepted = JsonObject("message", "Traces added successfully");
@@ -35,18 +33,17 @@ internal sealed class LangtraceReceiver : IReceiver
     private readonly BearerTokenAuthenticator? _keys;
     private readonly RejectionCounter _rejections;
     private readonly int _maxBodyBytes;
-    private readonly SemaphoreSlim _lifecycle = new(1, 1);
-    private X509Certificate2? _certificate;
+    private readonly ServerSet _servers = new("langtrace");
     private HttpServerHost? _server;
 
     public LangtraceReceiver(ComponentContext context, LangtraceReceiverConfig config, ReceiverTargets targets)
     {
         _config = config;
         _logger = context.Logger.ForContext("component", context.Id.ToString());
-        _traces = new OtlpSignalHandler<ResourceSpans>(context.Id, context.Metrics, _logger, targets.Traces, OtlpSignalCodecs.Traces);
+        _traces = OtlpSignalHandlers.Traces(context, _logger, targets.Traces);
         _keys = config.ApiKeys.Count > 0 ? new BearerTokenAuthenticator(config.ApiKeys) : null;
         _rejections = new RejectionCounter(context.Metrics, context.Id);
-        _maxBodyBytes = config.MaxRequestBodySizeMib * Mib;
+        _maxBodyBytes = config.MaxRequestBodySizeMib * SizeLimit.BytesPerMib;
     }
 
     /// <summary>The bound port once started (useful with port 0), else null.</summary>
@@ -54,59 +51,22 @@ internal sealed class LangtraceReceiver : IReceiver
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var server = new HttpServerOptions
         {
-            if (_server is not null)
-            {
-                throw new InvalidOperationException("the langtrace receiver is already started");
-            }
-
-            _certificate = _config.Tls is { } tls ? X509Certificate2.CreateFromPemFile(tls.CertFile, tls.KeyFile) : null;
-            _server = await HttpServerHost.StartAsync(
-                new HttpServerOptions
-                {
-                    Endpoint = _config.Endpoint,
-                    Certificate = _certificate,
-                    Logger = _logger,
-                    // The wire size is capped too: a compressed body larger than the decompressed limit is never legitimate.
-                    MaxRequestBodySize = _maxBodyBytes,
-                    ConfigureApp = app => app.Run(HandleAsync),
-                },
-                cancellationToken).ConfigureAwait(false);
-            _logger.Information("Langtrace /api/trace listening on {Endpoint} (port {Port})", _config.Endpoint, _server.Port);
-        }
-        catch
-        {
-            _certificate?.Dispose();
-            _certificate = null;
-            throw;
-        }
-        finally
-        {
-            _lifecycle.Release();
-        }
+            Endpoint = _config.Endpoint,
+            Logger = _logger,
+            // The wire size is capped too: a compressed body larger than the decompressed limit is never legitimate.
+            MaxRequestBodySize = _maxBodyBytes,
+            ConfigureApp = app => app.Run(HandleAsync),
+        };
+        _server = (await _servers.StartAsync([new ServerSpec(server, _config.Tls)], cancellationToken).ConfigureAwait(false))[0];
+        _logger.Information("Langtrace /api/trace listening on {Endpoint} (port {Port})", _config.Endpoint, _server.Port);
     }
 
     public async Task ShutdownAsync(CancellationToken cancellationToken)
     {
-        await _lifecycle.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-        try
-        {
-            var server = _server;
-            _server = null;
-            if (server is not null)
-            {
-                await server.StopAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            _certificate?.Dispose();
-            _certificate = null;
-        }
-        finally
-        {
-            _lifecycle.Release();
-        }
+        _server = null;
+        await _servers.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task HandleAsync(HttpContext context)

@@ -1,5 +1,5 @@
 using Collector.Pipeline.Configuration;
-using Collector.Receiver.Otlp;
+using Collector.Pipeline.Configuration.Common;
 
 namespace Collector.Receiver.Langtrace;
 
@@ -15,15 +15,12 @@ internal sealed class LangtraceReceiverConfig : ComponentConfig
     /// <summary>Largest accepted body after decompression (and on the wire).</summary>
     public int MaxRequestBodySizeMib { get; set; } = 20;
 
-    public OtlpReceiverConfig.TlsConfig? Tls { get; set; }
+    public TlsServerConfig? Tls { get; set; }
 
     public override void Validate(ConfigErrors errors)
     {
         Pipeline.Configuration.Endpoint.ValidateListen(Endpoint, errors.At("endpoint"));
-        if (MaxRequestBodySizeMib is <= 0 or > OtlpReceiverConfig.MaxSizeMib)
-        {
-            errors.Add("max_request_body_size_mib", $"must be between 1 and {OtlpReceiverConfig.MaxSizeMib}, got {MaxRequestBodySizeMib}");
-        }
+        SizeLimit.ValidateMib(MaxRequestBodySizeMib, errors.At("max_request_body_size_mib"));
 
         for (var i = 0; i < ApiKeys.Count; i++)
         {
@@ -33,7 +30,5 @@ internal sealed class LangtraceReceiverConfig : ComponentConfig
                 errors.Add("api_keys", $"key #{i + 1} is empty or contains whitespace");
             }
         }
-
-        Tls?.Validate(errors.At("tls"));
     }
 }

@@ -1,5 +1,5 @@
-using System.Security.Cryptography.X509Certificates;
 using Collector.Pipeline;
+using Collector.Pipeline.Configuration.Common;
 using Collector.Receiver.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -14,8 +14,6 @@ namespace Collector.Receiver.Otlp;
 /// <summary>The <c>otlp</c> receiver: one gRPC and/or one HTTP server feeding every pipeline that lists it.</summary>
 internal sealed class OtlpReceiver : IReceiver
 {
-    private const int Mib = 1024 * 1024;
-
     private readonly OtlpReceiverConfig _config;
     private readonly ILogger _logger;
     private readonly OtlpSignalHandler<ResourceSpans> _traces;
@@ -23,8 +21,7 @@ internal sealed class OtlpReceiver : IReceiver
     private readonly OtlpSignalHandler<ResourceLogs> _logs;
     private readonly BearerTokenAuthenticator? _auth;
     private readonly RejectionCounter _rejections;
-    private readonly List<X509Certificate2> _certificates = [];
-    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly ServerSet _servers = new("otlp");
     private HttpServerHost? _grpcServer;
     private HttpServerHost? _httpServer;
 
@@ -32,9 +29,9 @@ internal sealed class OtlpReceiver : IReceiver
     {
         _config = config;
         _logger = context.Logger.ForContext("component", context.Id.ToString());
-        _traces = new(context.Id, context.Metrics, _logger, targets.Traces, OtlpSignalCodecs.Traces);
-        _metrics = new(context.Id, context.Metrics, _logger, targets.Metrics, OtlpSignalCodecs.Metrics);
-        _logs = new(context.Id, context.Metrics, _logger, targets.Logs, OtlpSignalCodecs.Logs);
+        _traces = OtlpSignalHandlers.Traces(context, _logger, targets.Traces);
+        _metrics = OtlpSignalHandlers.Metrics(context, _logger, targets.Metrics);
+        _logs = OtlpSignalHandlers.Logs(context, _logger, targets.Logs);
         _auth = config.Auth is { } auth ? new BearerTokenAuthenticator(auth.BearerTokens) : null;
         _rejections = new RejectionCounter(context.Metrics, context.Id);
     }
@@ -47,84 +44,48 @@ internal sealed class OtlpReceiver : IReceiver
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var specs = new List<ServerSpec>(2);
+        if (_config.Protocols.Grpc is { } grpc)
         {
-            if (_grpcServer is not null || _httpServer is not null)
-            {
-                throw new InvalidOperationException("the otlp receiver is already started");
-            }
-
-            try
-            {
-                if (_config.Protocols.Grpc is { } grpc)
-                {
-                    _grpcServer = await StartGrpcAsync(grpc, cancellationToken).ConfigureAwait(false);
-                    _logger.Information("OTLP/gRPC listening on {Endpoint} (port {Port})", grpc.Endpoint, _grpcServer.Port);
-                }
-
-                if (_config.Protocols.Http is { } http)
-                {
-                    _httpServer = await StartHttpAsync(http, cancellationToken).ConfigureAwait(false);
-                    _logger.Information("OTLP/HTTP listening on {Endpoint} (port {Port})", http.Endpoint, _httpServer.Port);
-                }
-            }
-            catch
-            {
-                await StopServersAsync(CancellationToken.None).ConfigureAwait(false);
-                throw;
-            }
+            specs.Add(GrpcServer(grpc));
         }
-        finally
+
+        if (_config.Protocols.Http is { } http)
         {
-            _lifecycle.Release();
+            specs.Add(HttpServer(http));
+        }
+
+        var servers = await _servers.StartAsync(specs, cancellationToken).ConfigureAwait(false);
+        var next = 0;
+        if (_config.Protocols.Grpc is { } g)
+        {
+            _grpcServer = servers[next++];
+            _logger.Information("OTLP/gRPC listening on {Endpoint} (port {Port})", g.Endpoint, _grpcServer.Port);
+        }
+
+        if (_config.Protocols.Http is { } h)
+        {
+            _httpServer = servers[next];
+            _logger.Information("OTLP/HTTP listening on {Endpoint} (port {Port})", h.Endpoint, _httpServer.Port);
         }
     }
 
     public async Task ShutdownAsync(CancellationToken cancellationToken)
     {
-        await _lifecycle.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-        try
-        {
-            await StopServersAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _lifecycle.Release();
-        }
-    }
-
-    private async Task StopServersAsync(CancellationToken cancellationToken)
-    {
-        var servers = new[] { _grpcServer, _httpServer };
         _grpcServer = null;
         _httpServer = null;
-        foreach (var server in servers)
-        {
-            if (server is not null)
-            {
-                await server.StopAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var certificate in _certificates)
-        {
-            certificate.Dispose();
-        }
-
-        _certificates.Clear();
+        await _servers.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private Task<HttpServerHost> StartGrpcAsync(OtlpReceiverConfig.GrpcConfig grpc, CancellationToken cancellationToken)
+    private ServerSpec GrpcServer(OtlpReceiverConfig.GrpcConfig grpc)
     {
-        var maxBytes = grpc.MaxRecvMsgSizeMib * Mib;
+        var maxBytes = grpc.MaxRecvMsgSizeMib * SizeLimit.BytesPerMib;
         var middleware = new OtlpGrpcMiddleware(_auth, _rejections, _logger);
-        return HttpServerHost.StartAsync(
+        return new ServerSpec(
             new HttpServerOptions
             {
                 Endpoint = grpc.Endpoint,
                 Protocols = HttpProtocols.Http2,
-                Certificate = LoadCertificate(grpc.Tls),
                 Logger = _logger,
                 // grpc-dotnet enforces max_recv_msg_size_mib per message itself.
                 MaxRequestBodySize = null,
@@ -142,35 +103,22 @@ internal sealed class OtlpReceiver : IReceiver
                     app.MapGrpcService<OtlpGrpcService>();
                 },
             },
-            cancellationToken);
+            grpc.Tls);
     }
 
-    private Task<HttpServerHost> StartHttpAsync(OtlpReceiverConfig.HttpConfig http, CancellationToken cancellationToken)
+    private ServerSpec HttpServer(OtlpReceiverConfig.HttpConfig http)
     {
-        var maxBytes = http.MaxRequestBodySizeMib * Mib;
+        var maxBytes = http.MaxRequestBodySizeMib * SizeLimit.BytesPerMib;
         var handler = new OtlpHttpHandler(_traces, _metrics, _logs, _auth, maxBytes, _rejections, _logger);
-        return HttpServerHost.StartAsync(
+        return new ServerSpec(
             new HttpServerOptions
             {
                 Endpoint = http.Endpoint,
-                Certificate = LoadCertificate(http.Tls),
                 Logger = _logger,
                 // The wire size is capped too: a compressed body larger than the decompressed limit is never legitimate.
                 MaxRequestBodySize = maxBytes,
                 ConfigureApp = app => app.Run(handler.HandleAsync),
             },
-            cancellationToken);
-    }
-
-    private X509Certificate2? LoadCertificate(OtlpReceiverConfig.TlsConfig? tls)
-    {
-        if (tls is null)
-        {
-            return null;
-        }
-
-        var certificate = X509Certificate2.CreateFromPemFile(tls.CertFile, tls.KeyFile);
-        _certificates.Add(certificate);
-        return certificate;
+            http.Tls);
     }
 }

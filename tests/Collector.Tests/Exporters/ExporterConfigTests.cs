@@ -12,7 +12,7 @@ public sealed class ExporterConfigTests
     private static IReadOnlyList<string> Errors(ComponentConfig config)
     {
         var errors = new ConfigErrors();
-        config.Validate(errors);
+        ConfigBinder.Validate(config, errors);
         return errors.All;
     }
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Collector.Exporters.Otlp;
 using Collector.Exporters.OtlpHttp;
 using Collector.Exporters.Shared;
+using Collector.Pipeline.Configuration.Common;
 using Collector.Pipeline;
 using Collector.Tests.TestSupport;
 using OpenTelemetry.Proto.Collector.Trace.V1;

@@ -227,6 +227,22 @@ public class ConfigLoaderTests
     }
 
     [Test]
+    public void The_loader_validates_map_elements_and_nested_sections_without_the_parent_calling_them()
+    {
+        var errors = LoadErrors(MinimalPipelines.Replace(
+            "  test_rx:\n",
+            "  test_rx:\n    workers: 0\n    grpc: { max_recv_msg_size_mib: 0 }\n    prices: { gpt: { input: -1 }, free: { input: 0 } }\n",
+            StringComparison.Ordinal));
+
+        Assert.That(errors, Is.EqualTo(new[]
+        {
+            "receivers.test_rx.workers: must be at least 1",
+            "receivers.test_rx.prices.gpt.input: must not be negative",
+            "receivers.test_rx.grpc.max_recv_msg_size_mib: must be at least 1",
+        }));
+    }
+
+    [Test]
     public void Unknown_type_lists_the_known_types_of_that_kind()
     {
         var errors = LoadErrors(MinimalPipelines + """

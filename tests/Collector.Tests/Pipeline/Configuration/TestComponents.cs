@@ -18,18 +18,35 @@ internal sealed class TestRetryConfig
     public int MaxAttempts { get; init; } = 3;
 }
 
-internal sealed class TestGrpcConfig
+/// <summary>Nested settings with their own checks: the loader's walk validates them, the parent does not.</summary>
+internal sealed class TestGrpcConfig : IValidatable
 {
     public string Endpoint { get; set; } = "localhost:4317";
 
     public int MaxRecvMsgSizeMib { get; set; } = 16;
+
+    public void Validate(ConfigErrors errors)
+    {
+        if (MaxRecvMsgSizeMib < 1)
+        {
+            errors.Add("max_recv_msg_size_mib", "must be at least 1");
+        }
+    }
 }
 
-internal sealed class TestPrice
+internal sealed class TestPrice : IValidatable
 {
     public double Input { get; set; }
 
     public double Output { get; set; }
+
+    public void Validate(ConfigErrors errors)
+    {
+        if (Input < 0)
+        {
+            errors.Add("input", "must not be negative");
+        }
+    }
 }
 
 /// <summary>One config class carrying every property shape the binder supports.</summary>
@@ -92,11 +109,6 @@ internal sealed class TestComponentConfig : ComponentConfig
         if (ApiKey is { Length: > 0 } && !ApiKey.StartsWith("key-", StringComparison.Ordinal))
         {
             errors.Add("api_key", $"'{ApiKey}' must start with key-");
-        }
-
-        if (Grpc is { MaxRecvMsgSizeMib: < 1 })
-        {
-            errors.At("grpc").Add("max_recv_msg_size_mib", "must be at least 1");
         }
     }
 }

@@ -113,7 +113,7 @@ public sealed class OtlpReceiverConfigTests
     private static IReadOnlyList<string> Validate(OtlpReceiverConfig config)
     {
         var errors = new ConfigErrors();
-        config.Validate(errors);
+        ConfigBinder.Validate(config, errors);
         return errors.All;
     }
 }

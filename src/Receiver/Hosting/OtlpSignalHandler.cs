@@ -1,10 +1,14 @@
 using Collector.Pipeline;
 using Collector.Pipeline.Telemetry;
+using Collector.Receiver.Otlp;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Trace.V1;
 using ILogger = Serilog.ILogger;
 
-namespace Collector.Receiver.Otlp;
+namespace Collector.Receiver.Hosting;
 
 internal enum Transport
 {
@@ -25,6 +29,19 @@ internal enum ExportStatus
 
 /// <summary>What became of one client request.</summary>
 internal readonly record struct ExportOutcome(ExportStatus Status, long Rejected, string? Message, TimeSpan RetryAfter = default);
+
+/// <summary>The submission path of each signal, as every receiver that delivers OTLP data builds it.</summary>
+internal static class OtlpSignalHandlers
+{
+    public static OtlpSignalHandler<ResourceSpans> Traces(ComponentContext context, ILogger logger, IReadOnlyList<IPipelineEntry<ResourceSpans>> entries) =>
+        new(context.Id, context.Metrics, logger, entries, OtlpSignalCodecs.Traces);
+
+    public static OtlpSignalHandler<ResourceMetrics> Metrics(ComponentContext context, ILogger logger, IReadOnlyList<IPipelineEntry<ResourceMetrics>> entries) =>
+        new(context.Id, context.Metrics, logger, entries, OtlpSignalCodecs.Metrics);
+
+    public static OtlpSignalHandler<ResourceLogs> Logs(ComponentContext context, ILogger logger, IReadOnlyList<IPipelineEntry<ResourceLogs>> entries) =>
+        new(context.Id, context.Metrics, logger, entries, OtlpSignalCodecs.Logs);
+}
 
 /// <summary>
 /// The transport-independent half of the receiver for one signal: drops items with invalid ids

@@ -1,7 +1,7 @@
 using Collector.Pipeline;
 using Collector.Pipeline.Telemetry;
 
-namespace Collector.Receiver.Otlp;
+namespace Collector.Receiver.Hosting;
 
 /// <summary>collector_receiver_rejected_requests_total{receiver, transport, reason}: requests answered with a client error.</summary>
 internal sealed class RejectionCounter(SelfMetrics metrics, ComponentId receiver)

@@ -1,43 +1,8 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
-using Collector.Pipeline.Configuration;
+using Collector.Pipeline.Configuration.Common;
 
 namespace Collector.Exporters.Shared;
-
-/// <summary>
-/// tls: for exporters. The endpoint's scheme decides whether TLS is used (https:// yes;
-/// http:// and host:port no); these keys only tune how the server certificate is checked.
-/// </summary>
-internal sealed class TlsClientConfig
-{
-    /// <summary>Accepted for OpenTelemetry Collector configs; plaintext already follows from an http:// or host:port endpoint.</summary>
-    public bool Insecure { get; set; }
-
-    /// <summary>PEM file of CA certificates trusted for the server certificate (instead of the system store).</summary>
-    public string? CaFile { get; set; }
-
-    /// <summary>Accept any server certificate. For tests only: it removes the protection TLS gives.</summary>
-    public bool InsecureSkipVerify { get; set; }
-
-    /// <param name="anyHttps">Whether at least one of the exporter's endpoints uses https://.</param>
-    public void Validate(ConfigErrors errors, bool anyHttps)
-    {
-        if (Insecure && anyHttps)
-        {
-            errors.Add("insecure", "true contradicts the https:// endpoint (the scheme decides: use http:// for plaintext)");
-        }
-
-        if (!string.IsNullOrEmpty(CaFile) && !File.Exists(CaFile))
-        {
-            errors.Add("ca_file", $"file '{CaFile}' not found");
-        }
-
-        if (!anyHttps && (!string.IsNullOrEmpty(CaFile) || InsecureSkipVerify))
-        {
-            errors.Add("ca_file and insecure_skip_verify apply only to https:// endpoints");
-        }
-    }
-}
 
 /// <summary>The one HTTP handler setup shared by the HTTP and gRPC exporters.</summary>
 internal static class ExporterHttpHandler
