@@ -19,7 +19,8 @@ public delegate IExporter<T> CreateExporter<in TConfig, T>(ComponentContext cont
 /// The kit every factory is written with: type, default config and, per signal, how the
 /// component is created and how stable it is (the OpenTelemetry Collector's
 /// <c>processor.NewFactory(type, createDefaultConfig, processor.WithTraces(create, stability))</c>).
-/// The graph builder and <c>validate</c> ask the declaration, never the component.
+/// The graph builder and <c>validate</c> ask the declaration, never the component
+/// (docs/architecture.md, "Component contract").
 /// </summary>
 public abstract class ComponentFactory<TConfig> : IComponentFactory
     where TConfig : ComponentConfig
@@ -118,36 +119,49 @@ public abstract class ExtensionFactory<TConfig>(string type, Func<TConfig> creat
         create(context, Typed(config), status);
 }
 
-/// <summary>A processor written once for every signal (batch, memory_limiter, redaction): one generic create, one stability.</summary>
+/// <summary>
+/// A processor written once for every signal (batch, memory_limiter, redaction): one generic
+/// static create, given once per signal (<c>Create, Create, Create</c>), and one stability.
+/// The creates are static methods, not a generic virtual one: native AOT cannot bind a delegate
+/// to a generic virtual method.
+/// </summary>
 public abstract class EverySignalProcessorFactory<TConfig> : ProcessorFactory<TConfig>
     where TConfig : ComponentConfig
 {
-    protected EverySignalProcessorFactory(string type, Func<TConfig> createDefaultConfig, Stability stability, params IEnumerable<MetricInfo> metrics)
+    protected EverySignalProcessorFactory(
+        string type,
+        Func<TConfig> createDefaultConfig,
+        Stability stability,
+        CreateProcessor<TConfig, ResourceSpans> traces,
+        CreateProcessor<TConfig, ResourceMetrics> metrics,
+        CreateProcessor<TConfig, ResourceLogs> logs,
+        params IEnumerable<MetricInfo> registers)
         : base(type, createDefaultConfig)
     {
-        WithTraces(Create, stability);
-        WithMetrics(Create, stability);
-        WithLogs(Create, stability);
-        Registers(metrics);
+        WithTraces(traces, stability);
+        WithMetrics(metrics, stability);
+        WithLogs(logs, stability);
+        Registers(registers);
     }
-
-    protected abstract IProcessor<T> Create<T>(ComponentContext context, TConfig config, IConsumer<T> next)
-        where T : class, IMessage<T>;
 }
 
-/// <summary>An exporter written once for every signal (otlp, otlphttp, debug): one generic create, one stability.</summary>
+/// <summary>An exporter written once for every signal (otlp, otlphttp, debug); as <see cref="EverySignalProcessorFactory{TConfig}"/>.</summary>
 public abstract class EverySignalExporterFactory<TConfig> : ExporterFactory<TConfig>
     where TConfig : ComponentConfig
 {
-    protected EverySignalExporterFactory(string type, Func<TConfig> createDefaultConfig, Stability stability, params IEnumerable<MetricInfo> metrics)
+    protected EverySignalExporterFactory(
+        string type,
+        Func<TConfig> createDefaultConfig,
+        Stability stability,
+        CreateExporter<TConfig, ResourceSpans> traces,
+        CreateExporter<TConfig, ResourceMetrics> metrics,
+        CreateExporter<TConfig, ResourceLogs> logs,
+        params IEnumerable<MetricInfo> registers)
         : base(type, createDefaultConfig)
     {
-        WithTraces(Create<ResourceSpans>, stability);
-        WithMetrics(Create<ResourceMetrics>, stability);
-        WithLogs(Create<ResourceLogs>, stability);
-        Registers(metrics);
+        WithTraces(traces, stability);
+        WithMetrics(metrics, stability);
+        WithLogs(logs, stability);
+        Registers(registers);
     }
-
-    protected abstract IExporter<T> Create<T>(ComponentContext context, TConfig config)
-        where T : class, IMessage<T>;
 }

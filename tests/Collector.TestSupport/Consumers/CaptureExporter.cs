@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using Collector.Pipeline;
 using Collector.Pipeline.Configuration;
 using Google.Protobuf;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Tests.TestSupport;
 
@@ -9,10 +12,21 @@ namespace Collector.Tests.TestSupport;
 /// Test-only exporter type "capture": the last hop of a real pipeline, keeping what reached it
 /// so that end-to-end tests can compare it with what the SDK sent.
 /// </summary>
-internal sealed class CaptureExporterFactory(CaptureStore store)
-    : EverySignalExporterFactory<CaptureExporterFactory.CaptureConfig>("capture", () => new(), Stability.Development)
+internal sealed class CaptureExporterFactory : ExporterFactory<CaptureExporterFactory.CaptureConfig>
 {
-    protected override IExporter<T> Create<T>(ComponentContext context, CaptureConfig config) => new CaptureExporter<T>(store, context.Id.ToString());
+    private readonly CaptureStore _store;
+
+    public CaptureExporterFactory(CaptureStore store)
+        : base("capture", () => new CaptureConfig())
+    {
+        _store = store;
+        WithTraces(Create<ResourceSpans>, Stability.Development);
+        WithMetrics(Create<ResourceMetrics>, Stability.Development);
+        WithLogs(Create<ResourceLogs>, Stability.Development);
+    }
+
+    private IExporter<T> Create<T>(ComponentContext context, CaptureConfig config)
+        where T : class, IMessage<T> => new CaptureExporter<T>(_store, context.Id.ToString());
 
     internal sealed class CaptureConfig : ComponentConfig;
 }
