@@ -15,7 +15,7 @@ public enum DuplicateMatch
     /// <summary>Same body and same attributes too: stream chunks, parallel tool calls and the several messages of one prompt stay.</summary>
     Content,
 
-    /// <summary>Name and time alone, DESIGN §6 read literally: any same-named event within the window is dropped.</summary>
+    /// <summary>Name and time alone, the reference design read literally: any same-named event within the window is dropped.</summary>
     Name,
 }
 

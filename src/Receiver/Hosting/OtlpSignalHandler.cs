@@ -1,6 +1,5 @@
 using Collector.Pipeline;
 using Collector.Pipeline.Telemetry;
-using Collector.Receiver.Otlp;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Logs.V1;

@@ -8,7 +8,7 @@ using OpenTelemetry.Proto.Logs.V1;
 using OpenTelemetry.Proto.Metrics.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Collector.Receiver.Otlp;
+namespace Collector.Receiver.Hosting;
 
 internal delegate RepeatedField<T> JsonRequestDecoder<T>(ReadOnlySpan<byte> utf8Json);
 
