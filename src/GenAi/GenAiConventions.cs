@@ -130,9 +130,9 @@ internal static class GenAiConventions
     // ---- classification -------------------------------------------------------------------
 
     /// <summary>"Is an LLM span" (docs/architecture.md "GenAI processing") under any convention.</summary>
-    public static bool IsLlmSpan(Span span) => GenAiSpanView.Of(span.Attributes).IsLlm;
+    public static bool IsLlmSpan(Span span) => GenAiSpanView.IsLlmSpan(span.Attributes);
 
-    public static bool IsLlmSpan(RepeatedField<KeyValue> attributes) => GenAiSpanView.Of(attributes).IsLlm;
+    public static bool IsLlmSpan(RepeatedField<KeyValue> attributes) => GenAiSpanView.IsLlmSpan(attributes);
 
     /// <summary>Any GenAI-ish span (LLM, agent, tool, retrieval, framework) under any convention.</summary>
     public static bool IsGenAiSpan(Span span) => GenAiSpanView.Of(span.Attributes).IsGenAi;
@@ -140,7 +140,7 @@ internal static class GenAiConventions
     public static bool IsGenAiSpan(RepeatedField<KeyValue> attributes) => GenAiSpanView.Of(attributes).IsGenAi;
 
     /// <summary>The kind of operation a span performs, from the first operation key that is understood.</summary>
-    public static OperationKind Operation(RepeatedField<KeyValue> attributes) => GenAiSpanView.Of(attributes).Operation();
+    public static OperationKind Operation(RepeatedField<KeyValue> attributes) => GenAiSpanView.OperationOf(attributes);
 
     /// <summary>True for the GenAI / Langtrace inference events (prompt, choice, messages, operation details).</summary>
     public static bool IsGenAiInferenceEvent(string eventName)

@@ -179,6 +179,42 @@ internal readonly struct GenAiSpanView
         return new GenAiSpanView(attributes, positions, forms);
     }
 
+    /// <summary>
+    /// <see cref="IsLlm"/> without the full view: only the operation keys are looked for (a few
+    /// ordinal compares per attribute instead of a dictionary lookup and the indexed-form checks),
+    /// since classifying every span is the hot use.
+    /// </summary>
+    public static bool IsLlmSpan(RepeatedField<KeyValue> attributes) => OperationKeysOnly(attributes).IsLlm;
+
+    /// <summary><see cref="Operation"/> without the full view, as <see cref="IsLlmSpan"/>.</summary>
+    public static OperationKind OperationOf(RepeatedField<KeyValue> attributes) => OperationKeysOnly(attributes).Operation();
+
+    /// <summary>A view that knows the operation keys alone: right for IsLlm and Operation(), wrong for anything else, so it never leaves this type.</summary>
+    private static GenAiSpanView OperationKeysOnly(RepeatedField<KeyValue> attributes)
+    {
+        var positions = default(KeyPositions);
+        for (var i = 0; i < attributes.Count; i++)
+        {
+            var key = attributes[i].Key;
+            for (var k = 0; k < OperationKeys.Length; k++)
+            {
+                var operationKey = (int)OperationKeys[k];
+                if (string.Equals(key, KeyNames[operationKey], StringComparison.Ordinal))
+                {
+                    // The first occurrence wins, as in Of().
+                    if (positions[operationKey] == 0)
+                    {
+                        positions[operationKey] = i + 1;
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        return new GenAiSpanView(attributes, positions, GenAiMessageForms.None);
+    }
+
     /// <summary>The key's name (<c>gen_ai.usage.input_tokens</c>).</summary>
     public static string Name(GenAiKey key) => KeyNames[(int)key];
 

@@ -95,6 +95,28 @@ public sealed class GenAiSpanViewTests
     }
 
     [Test]
+    public void The_operation_only_reader_agrees_with_the_full_view()
+    {
+        string[] keys = ["gen_ai.operation.name", "langtrace.service.type", "llm.request.type", "traceloop.span.kind", "openinference.span.kind", "http.method"];
+        string[] values = ["chat", "llm", "embeddings", "rerank", "framework", "agent", "tool", "LLM", "EMBEDDING", "RETRIEVER", "vectordb", "text_completion", "nonsense", ""];
+        var random = new Random(13);
+        for (var n = 0; n < 2000; n++)
+        {
+            var attributes = new (string Key, object Value)[random.Next(0, 5)];
+            for (var i = 0; i < attributes.Length; i++)
+            {
+                attributes[i] = (keys[random.Next(keys.Length)], values[random.Next(values.Length)]);
+            }
+
+            var span = SpanWith(attributes);
+            var full = GenAiSpanView.Of(span.Attributes);
+            var shown = string.Join(", ", attributes.Select(a => $"{a.Key}={a.Value}"));
+            Assert.That(GenAiSpanView.IsLlmSpan(span.Attributes), Is.EqualTo(full.IsLlm), shown);
+            Assert.That(GenAiSpanView.OperationOf(span.Attributes), Is.EqualTo(full.Operation()), shown);
+        }
+    }
+
+    [Test]
     public void The_langtrace_event_form_is_read_when_the_span_has_no_json_attribute()
     {
         var span = SpanWith(("langtrace.service.type", "llm"));
