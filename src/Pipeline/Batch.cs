@@ -52,7 +52,11 @@ public sealed class Batch<T>
     /// <summary>Spans, metric data points or log records; kept in step by whoever changes <see cref="Resources"/>.</summary>
     public int ItemCount { get; set; }
 
-    /// <summary>Encoded size as received (0 when unknown); used for memory accounting.</summary>
+    /// <summary>
+    /// Encoded size (0 when unknown): as received, or for a batch a processor made or cut, its share
+    /// (<see cref="ByteShare"/>) or its calculated size. Used for memory accounting: admission and the
+    /// exporter queue's <c>sizer: bytes</c>. Whoever changes <see cref="Resources"/> keeps it in step.
+    /// </summary>
     public long ByteSize { get; set; }
 
     public string? ClientAddress { get; }
@@ -76,6 +80,28 @@ public sealed class Batch<T>
     {
         Interlocked.Increment(ref s_fromEncoded);
         return new([request], itemCount, byteSize, clientAddress);
+    }
+
+    /// <summary>
+    /// The byte share of <paramref name="items"/> out of <paramref name="ofItems"/> items that together
+    /// take <paramref name="byteSize"/> bytes: in proportion to the items, so that cutting or splitting
+    /// a batch (dedup, langtrace_merge intake, batch splits) needs no second pass over its data.
+    /// </summary>
+    public static long ByteShare(long byteSize, int items, int ofItems) =>
+        ofItems <= 0 || byteSize <= 0 ? 0 : byteSize * Math.Clamp(items, 0, ofItems) / ofItems;
+
+    /// <summary>
+    /// <see cref="ByteSize"/>, or when unknown (0) the encoded size measured now: the length of the
+    /// received bytes, else one walk over the decoded messages. Does not store it: the batch may be shared.
+    /// </summary>
+    public long MeasureByteSize()
+    {
+        if (ByteSize > 0)
+        {
+            return ByteSize;
+        }
+
+        return Volatile.Read(ref _encoded) is { } encoded ? LengthOf(encoded) : SignalOps<T>.CalculateRequestSize(Resources);
     }
 
     /// <summary>The encoded requests this batch consists of; false once <see cref="Resources"/> was touched.</summary>

@@ -34,6 +34,22 @@ public abstract class SignalOps<T>
     public byte[] SerializeRequest(IEnumerable<T> resources) => CreateRequest(resources).ToByteArray();
 
     /// <summary>
+    /// The encoded size of the Export*ServiceRequest holding <paramref name="resources"/> (each is field 1
+    /// of the request in every signal, so a one-byte tag plus the length-prefixed message), without
+    /// building the request: one walk over the messages.
+    /// </summary>
+    public static long CalculateRequestSize(RepeatedField<T> resources)
+    {
+        long size = 0;
+        for (var i = 0; i < resources.Count; i++)
+        {
+            size += 1 + CodedOutputStream.ComputeMessageSize(resources[i]);
+        }
+
+        return size;
+    }
+
+    /// <summary>
     /// Moves up to <paramref name="maxItems"/> items from the front of <paramref name="source"/> into a
     /// new list; <paramref name="source"/> keeps the rest. Resource and scope headers are copied so
     /// that the two halves never share a mutable object.

@@ -62,8 +62,11 @@ internal sealed class ExporterTestKit
 
     public long Retries => (long)Metrics.Read("collector_exporter_retries_total", ("exporter", Id));
 
-    /// <summary>Retries every 50 ms (no jitter) so that retry tests stay fast and deterministic.</summary>
-    public static void FastRetry(ExporterConfigBase config, int maxAttempts = 3)
+    /// <summary>
+    /// Retries every 50 ms (no jitter) so that retry tests stay fast and deterministic; max_attempts
+    /// explicit (null leaves it unset: unbounded but max_elapsed_time without a spool).
+    /// </summary>
+    public static void FastRetry(ExporterConfigBase config, int? maxAttempts = 3)
     {
         config.Timeout = TimeSpan.FromSeconds(5);
         config.RetryOnFailure.InitialInterval = TimeSpan.FromMilliseconds(50);

@@ -18,6 +18,9 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
     private const string CompressionHeader = "grpc-internal-encoding-request";
 
     private readonly GrpcChannel _channel;
+
+    /// <summary>scheme://host:port the channel calls; named in every error, as the HTTP client's errors name theirs.</summary>
+    private readonly string _endpoint;
     private readonly Func<IReadOnlyList<ReadOnlyMemory<byte>>, CallOptions, Task<PartialSuccess>> _export;
     private readonly KeyValuePair<string, string>[] _headers;
     private readonly bool _gzip;
@@ -29,7 +32,8 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
             throw new ArgumentException($"invalid endpoint '{config.Endpoint}'", nameof(config));
         }
 
-        _channel = GrpcChannel.ForAddress(new Uri(target.GetLeftPart(UriPartial.Authority)), new GrpcChannelOptions
+        _endpoint = target.GetLeftPart(UriPartial.Authority);
+        _channel = GrpcChannel.ForAddress(new Uri(_endpoint), new GrpcChannelOptions
         {
             HttpHandler = ExporterHttpHandler.Create(config.Tls),
             DisposeHttpClient = true,
@@ -54,9 +58,24 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
         }
 
         var options = new CallOptions(metadata, cancellationToken: cancellationToken);
-        var partial = await _export(batch.TryGetEncoded(out var segments) ? segments : [SignalOps<T>.Instance.SerializeRequest(batch.Resources)], options);
+        PartialSuccess partial;
+        try
+        {
+            partial = await _export(batch.TryGetEncoded(out var segments) ? segments : [SignalOps<T>.Instance.SerializeRequest(batch.Resources)], options);
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // grpc-dotnet's texts ("Error connecting to subchannel.") do not say which backend failed.
+            return NameEndpoint(RetryClassifier.FromException(e));
+        }
+
         return partial.ToResult();
     }
+
+    private ExportResult NameEndpoint(ExportResult result) =>
+        result.Error is { } error && !error.Contains(_endpoint, StringComparison.OrdinalIgnoreCase)
+            ? result with { Error = $"{error} (endpoint {_endpoint})" }
+            : result;
 
     public void Dispose() => _channel.Dispose();
 }

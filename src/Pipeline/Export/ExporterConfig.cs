@@ -21,6 +21,13 @@ public abstract class ExporterConfigBase : ComponentConfig
         {
             errors.Add("timeout", "must be positive");
         }
+
+        // Only here are both known: unset max_attempts means "no limit" exactly when there is no spool.
+        if (RetryOnFailure.Enabled && RetryOnFailure.MaxAttempts is null && RetryOnFailure.MaxElapsedTime == TimeSpan.Zero
+            && (!SendingQueue.Enabled || SendingQueue.Spool is null))
+        {
+            errors.Add("retry_on_failure", "max_elapsed_time is 0 and max_attempts is unset without a spool: a failing batch would be retried forever; set one of them");
+        }
     }
 }
 
@@ -35,14 +42,31 @@ public sealed class RetryOnFailureConfig : IValidatable
 
     public TimeSpan MaxInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Attempts in total, the first included; 0 = no limit but <see cref="MaxElapsedTime"/>.</summary>
-    public int MaxAttempts { get; set; } = 3;
+    /// <summary>
+    /// What an unset <see cref="MaxAttempts"/> means with a spool behind the queue: in-memory attempts
+    /// before the batch waits in the spool (replayed later), so that a down backend does not hold
+    /// the consumers for <see cref="MaxElapsedTime"/>.
+    /// </summary>
+    public const int DefaultAttemptsBeforeSpool = 3;
 
-    /// <summary>No retry starts after this much time since the first attempt; 0 = no limit but <see cref="MaxAttempts"/>.</summary>
+    /// <summary>
+    /// Attempts in total, the first included; 0 = no limit but <see cref="MaxElapsedTime"/>. Unset
+    /// (null): no limit but <see cref="MaxElapsedTime"/> without a spool, since there giving up means
+    /// dropping; <see cref="DefaultAttemptsBeforeSpool"/> with a spool. An explicit value bounds
+    /// attempts either way (without a spool the batch is then dropped as retries_exhausted). A
+    /// retryable-or-poison result (<see cref="ExportResult.RetryableOrPoison"/>) is bounded by the
+    /// spool default when unset, with or without a spool.
+    /// </summary>
+    public int? MaxAttempts { get; set; }
+
+    /// <summary>No retry starts after this much time since the first attempt (as the OpenTelemetry Collector's configretry); 0 = no limit but <see cref="MaxAttempts"/>.</summary>
     public TimeSpan MaxElapsedTime { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Each backoff is scaled by a random factor in [1 - f, 1 + f] so that exporters do not retry in lockstep.</summary>
     public double RandomizationFactor { get; set; } = 0.5;
+
+    /// <summary>The attempt limit in force (0 = none but <see cref="MaxElapsedTime"/>); <paramref name="spoolBehind"/>: the exporter has a spool to keep what retrying gave up on.</summary>
+    public int AttemptLimit(bool spoolBehind) => MaxAttempts ?? (spoolBehind ? DefaultAttemptsBeforeSpool : 0);
 
     public void Validate(ConfigErrors errors)
     {
@@ -93,8 +117,17 @@ public sealed class SendingQueueConfig : IValidatable
     /// <summary>False: batches are sent in the caller (with retry), nothing is queued.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Batches the queue holds; when full, further batches are dropped and counted.</summary>
-    public int QueueSize { get; set; } = 1000;
+    /// <summary>Least <see cref="QueueSize"/> with <c>sizer: bytes</c>: below it a value was most likely meant in another unit (MiB, batches).</summary>
+    public const long MinQueueBytes = 1 << 20;
+
+    /// <summary>What <see cref="QueueSize"/> counts (as the OpenTelemetry Collector's sending_queue.sizer).</summary>
+    public QueueSizer Sizer { get; set; } = QueueSizer.Requests;
+
+    /// <summary>
+    /// Bound on what waits in the queue, in the unit of <see cref="Sizer"/> (batches, items or bytes);
+    /// when full, further batches are spilled to the spool or dropped and counted (queue_full).
+    /// </summary>
+    public long QueueSize { get; set; } = 1000;
 
     /// <summary>Batches sent concurrently.</summary>
     public int NumConsumers { get; set; } = 4;
@@ -104,9 +137,22 @@ public sealed class SendingQueueConfig : IValidatable
 
     public void Validate(ConfigErrors errors)
     {
+        if (!Enum.IsDefined(Sizer))
+        {
+            errors.Add("sizer", "must be requests, items or bytes");
+        }
+
         if (QueueSize < 1)
         {
             errors.Add("queue_size", "must be >= 1");
+        }
+        else if (Sizer == QueueSizer.Requests && QueueSize > int.MaxValue)
+        {
+            errors.Add("queue_size", $"must be <= {int.MaxValue} batches with sizer: requests");
+        }
+        else if (Sizer == QueueSizer.Bytes && QueueSize < MinQueueBytes)
+        {
+            errors.Add("queue_size", $"is in bytes with sizer: bytes and must be >= {MinQueueBytes} (1 MiB), e.g. 268435456 for 256 MiB");
         }
 
         if (NumConsumers < 1)
@@ -163,6 +209,19 @@ public sealed class SpoolConfig : IValidatable
             errors.Add("on_full", "must be reject or drop_oldest");
         }
     }
+}
+
+/// <summary>sending_queue.sizer; YAML names requests | items | bytes.</summary>
+public enum QueueSizer
+{
+    /// <summary>queue_size counts batches (what the pipeline hands the exporter).</summary>
+    Requests,
+
+    /// <summary>queue_size counts spans, metric data points or log records.</summary>
+    Items,
+
+    /// <summary>queue_size counts bytes of encoded OTLP (<see cref="Batch{T}.ByteSize"/>).</summary>
+    Bytes,
 }
 
 /// <summary>spool.durability; YAML names write_ahead | on_failure.</summary>

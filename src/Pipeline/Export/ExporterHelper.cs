@@ -51,7 +51,8 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             new TimeoutSender<T>(sender, settings.Timeout),
             settings.Retry,
             _telemetry.Retries,
-            () => queue is { ParkInsteadOfRetry: true });
+            () => queue is { ParkInsteadOfRetry: true },
+            spoolBehind: queue is SpoolQueue<T>);
         var counting = new CountingSender<T>(retry, _telemetry);
         if (queue is null)
         {

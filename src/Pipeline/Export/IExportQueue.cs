@@ -8,7 +8,14 @@ namespace Collector.Pipeline.Export;
 /// in-memory allowance it holds until it leaves memory.
 /// </summary>
 internal readonly record struct QueuedBatch<T>(Batch<T> Batch, long SpoolId, bool Replayed, int HeldBytes)
-    where T : class, IMessage<T>;
+    where T : class, IMessage<T>
+{
+    /// <summary>Set by <see cref="MemoryQueue{T}"/> while the batch waits there: what it counts against <c>queue_size</c> (sizer items or bytes).</summary>
+    public long QueuedSize { get; init; }
+
+    /// <summary>Set by <see cref="MemoryQueue{T}"/> while the batch waits there: its bytes in the queue's byte gauge.</summary>
+    public long QueuedBytes { get; init; }
+}
 
 /// <summary>
 /// Where batches wait for a consumer of the <see cref="QueueSender{T}"/>: in memory

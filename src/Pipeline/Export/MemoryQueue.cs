@@ -4,9 +4,11 @@ using Google.Protobuf;
 namespace Collector.Pipeline.Export;
 
 /// <summary>
-/// The bounded in-memory sending queue (<c>sending_queue.queue_size</c> batches). Nothing in it is
-/// durable: acks settle when a batch is taken, a full queue drops (queue_full), and a batch the
-/// backend would not take in time is dropped (retries_exhausted, shutdown).
+/// The bounded in-memory sending queue: <c>sending_queue.queue_size</c> in the unit of
+/// <c>sending_queue.sizer</c> (batches, items or bytes) waiting for a consumer; batches being sent
+/// (at most <c>num_consumers</c>) are not counted, whatever the sizer. Nothing in it is durable:
+/// acks settle when a batch is taken, a full queue drops (queue_full), and a batch the backend would
+/// not take in time is dropped (retries_exhausted, shutdown).
 /// </summary>
 internal sealed class MemoryQueue<T> : IExportQueue<T>
     where T : class, IMessage<T>
@@ -14,27 +16,46 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
     private readonly Channel<QueuedBatch<T>> _channel;
     private readonly ExporterTelemetry _telemetry;
     private readonly ExportStopping _stopping;
+    private readonly QueueSizer _sizer;
+    private readonly long _capacity;
+
+    /// <summary>Items or bytes reserved by waiting batches (sizer items / bytes; the channel bounds batches itself).</summary>
+    private long _used;
+
+    /// <summary>Bytes of the waiting batches, whatever the sizer (the byte gauge).</summary>
+    private long _bytes;
 
     public MemoryQueue(ComponentContext context, SendingQueueConfig config, Signal signal, ExporterTelemetry telemetry, ExportStopping stopping)
     {
         _telemetry = telemetry;
         _stopping = stopping;
+        _sizer = config.Sizer;
+        _capacity = config.QueueSize;
 
         // Wait mode (never DropWrite, whose drops are invisible): Enqueue uses TryWrite, so a full
         // queue is seen, counted and routed to the spool or dropped instead of blocking the caller.
-        _channel = Channel.CreateBounded<QueuedBatch<T>>(new BoundedChannelOptions(config.QueueSize)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = config.NumConsumers == 1,
-            SingleWriter = false,
-        });
+        // Items and bytes are bounded by the reservation in TryWrite, so the channel need not be.
+        _channel = _sizer == QueueSizer.Requests
+            ? Channel.CreateBounded<QueuedBatch<T>>(new BoundedChannelOptions((int)config.QueueSize)
+            {
+                FullMode = BoundedChannelFullMode.Wait,
+                SingleReader = config.NumConsumers == 1,
+                SingleWriter = false,
+            })
+            : Channel.CreateUnbounded<QueuedBatch<T>>(new UnboundedChannelOptions
+            {
+                // Never single-reader: that unbounded channel has no Count, which the batches gauge reads.
+                SingleReader = false,
+                SingleWriter = false,
+            });
 
         // data_type keeps the series apart when one exporter id serves pipelines of several signals.
         var labels = new[] { ("exporter", telemetry.Exporter), ("data_type", signal.ToConfigName()) };
         var reader = _channel.Reader;
         context.Metrics.Gauge("collector_exporter_queue_size", "batches waiting in the sending queue", () => reader.Count, labels);
-        var capacity = config.QueueSize;
-        context.Metrics.Gauge("collector_exporter_queue_capacity", "batches the sending queue holds", () => capacity, labels);
+        context.Metrics.Gauge("collector_exporter_queue_bytes", "bytes of the batches waiting in the sending queue", () => Volatile.Read(ref _bytes), labels);
+        var capacity = _capacity;
+        context.Metrics.Gauge("collector_exporter_queue_capacity", "sending_queue.queue_size, in the unit of sending_queue.sizer (batches, items or bytes)", () => capacity, labels);
     }
 
     public bool RequiresDurableAck => false;
@@ -57,7 +78,16 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
         }
 
         refused.Add(batch.ItemCount);
-        if (refused == _telemetry.DroppedQueueFull)
+        if (refused != _telemetry.DroppedQueueFull)
+        {
+            return;
+        }
+
+        if (IsLargerThanQueue(batch))
+        {
+            _telemetry.WarnOnce("queue_too_small", null, "Exporter {Exporter}: a batch is larger than the whole sending queue (sending_queue.queue_size), dropping {Items}; bound the batches (batch processor send_batch_max_size) or raise queue_size (logged once, counted always as queue_full)");
+        }
+        else
         {
             _telemetry.WarnOnce("queue_full", null, "Exporter {Exporter}: sending queue full, dropping {Items} (logged once, counted always)");
         }
@@ -80,9 +110,44 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
         return _stopping.IsStopping ? _telemetry.DroppedShutdown : _telemetry.DroppedQueueFull;
     }
 
-    public bool TryWrite(QueuedBatch<T> work) => _channel.Writer.TryWrite(work);
+    /// <summary>Queues <paramref name="work"/> when it fits under queue_size; false when the queue is full (or completed).</summary>
+    public bool TryWrite(QueuedBatch<T> work)
+    {
+        // Measuring a decoded batch of unknown size walks it: only the byte sizer needs that.
+        var bytes = _sizer == QueueSizer.Bytes ? work.Batch.MeasureByteSize() : work.Batch.ByteSize;
+        var size = _sizer switch
+        {
+            QueueSizer.Items => work.Batch.ItemCount,
+            QueueSizer.Bytes => bytes,
+            _ => 0,
+        };
+        if (size > 0 && !TryReserve(size))
+        {
+            return false;
+        }
 
-    public bool TryTake(bool preferSpooled, out QueuedBatch<T> work) => _channel.Reader.TryRead(out work);
+        // Counted before the write, so that a consumer taking it at once never drives the gauge below zero.
+        Interlocked.Add(ref _bytes, bytes);
+        if (_channel.Writer.TryWrite(work with { QueuedSize = size, QueuedBytes = bytes }))
+        {
+            return true;
+        }
+
+        Interlocked.Add(ref _bytes, -bytes);
+        Interlocked.Add(ref _used, -size);
+        return false;
+    }
+
+    public bool TryTake(bool preferSpooled, out QueuedBatch<T> work)
+    {
+        if (!_channel.Reader.TryRead(out work))
+        {
+            return false;
+        }
+
+        Release(work);
+        return true;
+    }
 
     public ValueTask<bool> WaitForWorkAsync() => _channel.Reader.WaitToReadAsync();
 
@@ -102,7 +167,7 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
             return;
         }
 
-        while (_channel.Reader.TryRead(out var work))
+        while (TryTake(false, out var work))
         {
             _telemetry.DroppedShutdown.Add(work.Batch.ItemCount);
         }
@@ -111,4 +176,43 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
     public void Stop()
     {
     }
+
+    /// <summary>Takes <paramref name="size"/> of the room left; false (nothing taken) when it does not fit.</summary>
+    private bool TryReserve(long size)
+    {
+        var used = Volatile.Read(ref _used);
+        while (true)
+        {
+            if (size > _capacity - used)
+            {
+                return false;
+            }
+
+            var seen = Interlocked.CompareExchange(ref _used, used + size, used);
+            if (seen == used)
+            {
+                return true;
+            }
+
+            used = seen;
+        }
+    }
+
+    /// <summary>A batch leaves the queue for a consumer: its room is free again.</summary>
+    private void Release(QueuedBatch<T> work)
+    {
+        Interlocked.Add(ref _bytes, -work.QueuedBytes);
+        if (work.QueuedSize > 0)
+        {
+            Interlocked.Add(ref _used, -work.QueuedSize);
+        }
+    }
+
+    /// <summary>Only on the refusal path: no room would ever fit it (sizer items / bytes).</summary>
+    private bool IsLargerThanQueue(Batch<T> batch) => _sizer switch
+    {
+        QueueSizer.Items => batch.ItemCount > _capacity,
+        QueueSizer.Bytes => batch.MeasureByteSize() > _capacity,
+        _ => false,
+    };
 }

@@ -24,10 +24,13 @@ internal enum SendOutcome
 /// <summary>
 /// Retries retryable results with exponential backoff and jitter (<c>retry_on_failure</c>). A
 /// server-given delay (Retry-After, RetryInfo) replaces the backoff; either way no retry is started
-/// that would end after <c>max_elapsed_time</c>. <paramref name="stopRetrying"/> is asked after each
-/// failure (at shutdown with a spool, the batch is parked rather than tried again).
+/// that would end after <c>max_elapsed_time</c>. The attempt limit is
+/// <see cref="RetryOnFailureConfig.AttemptLimit"/>: unset <c>max_attempts</c> bounds attempts only
+/// when <paramref name="spoolBehind"/> (the spool keeps what retrying gives up on; without one,
+/// giving up early would drop data in a short outage). <paramref name="stopRetrying"/> is asked
+/// after each failure (at shutdown with a spool, the batch is parked rather than tried again).
 /// </summary>
-internal sealed class RetrySender<T>(IExportSender<T> next, RetryOnFailureConfig retry, Counter retries, Func<bool> stopRetrying)
+internal sealed class RetrySender<T>(IExportSender<T> next, RetryOnFailureConfig retry, Counter retries, Func<bool> stopRetrying, bool spoolBehind = false)
     where T : class, Google.Protobuf.IMessage<T>
 {
     /// <summary>Delivers or gives up on the batch; never throws. Cancellation ends as <see cref="SendOutcome.Stopped"/>.</summary>
@@ -82,7 +85,10 @@ internal sealed class RetrySender<T>(IExportSender<T> next, RetryOnFailureConfig
     private bool TryGetRetryDelay(int attempt, ExportResult result, TimeSpan elapsed, out TimeSpan delay)
     {
         delay = TimeSpan.Zero;
-        if (!retry.Enabled || (retry.MaxAttempts > 0 && attempt >= retry.MaxAttempts))
+        // A result that may be poison is bounded as with a spool even without one: retrying a payload
+        // the backend may refuse for good until max_elapsed_time would only hold up the batches behind it.
+        var maxAttempts = retry.AttemptLimit(spoolBehind || result.PoisonDetail is not null);
+        if (!retry.Enabled || (maxAttempts > 0 && attempt >= maxAttempts))
         {
             return false;
         }

@@ -387,8 +387,9 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
         }
 
         var head = Ops.SplitOff(resources, batch.ItemCount / 2, out var moved);
-        first = new Batch<T>(head, moved) { ReceivedAt = batch.ReceivedAt };
-        rest = new Batch<T>(resources, batch.ItemCount - moved) { ReceivedAt = batch.ReceivedAt };
+        var firstBytes = Batch<T>.ByteShare(batch.ByteSize, moved, batch.ItemCount);
+        first = new Batch<T>(head, moved, firstBytes) { ReceivedAt = batch.ReceivedAt };
+        rest = new Batch<T>(resources, batch.ItemCount - moved, batch.ByteSize - firstBytes) { ReceivedAt = batch.ReceivedAt };
         return moved > 0 && moved < batch.ItemCount;
     }
 }

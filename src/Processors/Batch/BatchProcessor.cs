@@ -162,8 +162,12 @@ internal sealed class BatchProcessor<T> : IProcessor<T>
             while (max > 0 && pending.ItemCount > max)
             {
                 var part = SignalOps<T>.Instance.SplitOff(pending.Resources, max, out var moved);
+
+                // Each piece carries its share of the bytes (the exporter queue may be sized in bytes).
+                var pieceBytes = Batch<T>.ByteShare(pending.ByteSize, moved, pending.ItemCount);
                 pending.ItemCount -= moved;
-                var piece = new Batch<T>(part, moved) { ReceivedAt = pending.ReceivedAt, Acks = pending.Acks is null ? null : [.. pending.Acks] };
+                pending.ByteSize -= pieceBytes;
+                var piece = new Batch<T>(part, moved, pieceBytes) { ReceivedAt = pending.ReceivedAt, Acks = pending.Acks is null ? null : [.. pending.Acks] };
                 piece.AddAckHolders(1);
                 await _next.ConsumeAsync(piece, cancellationToken);
             }

@@ -74,6 +74,7 @@ internal abstract class DedupProcessor<TShape, TResource, TScope, TItem> : IProc
         }
 
         _dropped.Add(dropped);
+        batch.ByteSize -= Batch<TResource>.ByteShare(batch.ByteSize, dropped, batch.ItemCount);
         batch.ItemCount = Math.Max(0, batch.ItemCount - dropped);
         if (batch.Resources.Count == 0)
         {

@@ -111,9 +111,13 @@ internal sealed class MergeState : IIntakeSink
                 _intakeLogs = side.IsLogs;
                 _intakeSequence++;
                 _intakeTime = Stopwatch.GetTimestamp();
+                var itemsBefore = batch.ItemCount;
                 try
                 {
                     side.Intake(batch, port, this);
+
+                    // What passes on carries the bytes of what is left (an estimate, no second pass).
+                    batch.ByteSize = Batch<T>.ByteShare(batch.ByteSize, batch.ItemCount, itemsBefore);
                 }
                 finally
                 {
@@ -475,6 +479,8 @@ internal sealed class MergeState : IIntakeSink
     {
         try
         {
+            // A flushed batch is built from (merged) decoded items: its size is calculated, once, outside the gates.
+            batch.ByteSize = batch.MeasureByteSize();
             await next.ConsumeAsync(batch, cancellationToken);
         }
         catch (Exception e)

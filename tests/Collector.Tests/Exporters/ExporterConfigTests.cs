@@ -37,9 +37,13 @@ public sealed class ExporterConfigTests
         Assert.That(c.RetryOnFailure.InitialInterval, Is.EqualTo(TimeSpan.FromSeconds(1)));
         Assert.That(c.RetryOnFailure.Multiplier, Is.EqualTo(2.0));
         Assert.That(c.RetryOnFailure.MaxInterval, Is.EqualTo(TimeSpan.FromSeconds(30)));
-        Assert.That(c.RetryOnFailure.MaxAttempts, Is.EqualTo(3));
+        // Issue 14: unset (was 3): without a spool only max_elapsed_time (5m) ends retrying; with one, 3 attempts before the spool.
+        Assert.That(c.RetryOnFailure.MaxAttempts, Is.Null);
+        Assert.That(c.RetryOnFailure.AttemptLimit(spoolBehind: false), Is.Zero);
+        Assert.That(c.RetryOnFailure.AttemptLimit(spoolBehind: true), Is.EqualTo(3));
         Assert.That(c.RetryOnFailure.MaxElapsedTime, Is.EqualTo(TimeSpan.FromMinutes(5)));
         Assert.That(c.SendingQueue.Enabled, Is.True);
+        Assert.That(c.SendingQueue.Sizer, Is.EqualTo(QueueSizer.Requests));
         Assert.That(c.SendingQueue.QueueSize, Is.EqualTo(1000));
         Assert.That(c.SendingQueue.NumConsumers, Is.EqualTo(4));
         Assert.That(c.SendingQueue.Spool, Is.Null);
@@ -106,6 +110,68 @@ public sealed class ExporterConfigTests
         Assert.That(errors, Has.One.StartsWith("headers: 'grpc-timeout'"));
         Assert.That(errors, Has.One.EqualTo("headers: a header name is empty"));
         Assert.That(errors, Has.One.StartsWith("retry_on_failure: max_attempts and max_elapsed_time are both 0"));
+    }
+
+    [Test]
+    public void An_explicit_max_attempts_bounds_attempts_with_or_without_a_spool()
+    {
+        var retry = new RetryOnFailureConfig { MaxAttempts = 5 };
+        Assert.That(retry.AttemptLimit(spoolBehind: false), Is.EqualTo(5));
+        Assert.That(retry.AttemptLimit(spoolBehind: true), Is.EqualTo(5));
+        retry.MaxAttempts = 0;
+        Assert.That(retry.AttemptLimit(spoolBehind: true), Is.Zero, "0: max_elapsed_time only");
+    }
+
+    [Test]
+    public void Unset_max_attempts_with_max_elapsed_time_0_is_refused_only_where_nothing_bounds_it()
+    {
+        const string Forever = "retry_on_failure: max_elapsed_time is 0 and max_attempts is unset without a spool";
+        var c = new OtlpHttpExporterConfig { Endpoint = "http://collector:4318" };
+        c.RetryOnFailure.MaxElapsedTime = TimeSpan.Zero;
+        Assert.That(Errors(c), Has.One.StartsWith(Forever));
+
+        c.SendingQueue.Enabled = false;
+        Assert.That(Errors(c), Has.One.StartsWith(Forever), "the caller would retry forever too");
+
+        c.SendingQueue.Enabled = true;
+        c.SendingQueue.Spool = new SpoolConfig { Directory = "/tmp/spool" };
+        Assert.That(Errors(c), Is.Empty, "with a spool unset means 3 attempts");
+
+        c.SendingQueue.Spool = null;
+        c.RetryOnFailure.MaxAttempts = 4;
+        Assert.That(Errors(c), Is.Empty);
+
+        c.RetryOnFailure.MaxAttempts = null;
+        c.RetryOnFailure.Enabled = false;
+        Assert.That(Errors(c), Is.Empty, "no retry at all");
+    }
+
+    [Test]
+    public void Sizer_binds_from_yaml_and_a_byte_queue_under_one_mib_is_refused_with_the_unit()
+    {
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        stream.Load(new StringReader("endpoint: http://collector:4318\nsending_queue: { sizer: bytes, queue_size: 256 }"));
+        var c = new OtlpHttpExporterConfig();
+        var bindErrors = new ConfigErrors();
+        ConfigBinder.Bind(stream.Documents[0].RootNode, c, bindErrors);
+        Assert.That(bindErrors.All, Is.Empty);
+        Assert.That(c.SendingQueue.Sizer, Is.EqualTo(QueueSizer.Bytes));
+
+        Assert.That(Errors(c), Is.EqualTo(new[] { "sending_queue.queue_size: is in bytes with sizer: bytes and must be >= 1048576 (1 MiB), e.g. 268435456 for 256 MiB" }));
+        c.SendingQueue.QueueSize = 256L << 20;
+        Assert.That(Errors(c), Is.Empty);
+
+        c.SendingQueue.Sizer = QueueSizer.Items;
+        c.SendingQueue.QueueSize = 10;
+        Assert.That(Errors(c), Is.Empty, "items: any count >= 1");
+
+        c.SendingQueue.Sizer = QueueSizer.Requests;
+        c.SendingQueue.QueueSize = 1L << 40;
+        Assert.That(Errors(c), Has.One.StartsWith("sending_queue.queue_size: must be <="));
+
+        c.SendingQueue.Sizer = (QueueSizer)7;
+        c.SendingQueue.QueueSize = 10;
+        Assert.That(Errors(c), Has.One.EqualTo("sending_queue.sizer: must be requests, items or bytes"));
     }
 
     [Test]

@@ -100,12 +100,14 @@ public sealed class LangtraceStatusTests : LangtraceTestBase
         }
     }
 
-    [Test]
-    public async Task A_batch_answered_404_is_retried_then_dropped_as_poison_without_blocking_later_batches()
+    // Unset max_attempts without a spool would retry until max_elapsed_time (5m), but not a batch that may be poison.
+    [TestCase(3)]
+    [TestCase(null)]
+    public async Task A_batch_answered_404_is_retried_then_dropped_as_poison_without_blocking_later_batches(int? maxAttempts)
     {
         StandIn.FailIngestionWhen = span => span.Name == "poison";
         var poison = NewSpan("poison");
-        var exporter = await StartExporterAsync(Config(maxAttempts: 3));
+        var exporter = await StartExporterAsync(Config(maxAttempts: maxAttempts));
         await exporter.ConsumeAsync(BatchOf(Resource("chat-app", "bad-scope", poison)), CancellationToken.None);
         await exporter.ConsumeAsync(BatchOf(Resource("chat-app", "good-scope", NewSpan("fine-1"), NewSpan("fine-2"))), CancellationToken.None);
         await Poll.UntilAsync(() => StandIn.Stored.Count == 2 && Kit.Failed("poison") == 1, Wait, "the good batch stored and the poison one dropped");

@@ -48,7 +48,7 @@ public abstract class LangtraceTestBase
     }
 
     /// <summary>Stand-in endpoint and key, fast retries, one consumer (ordered sends), flush after 100 ms.</summary>
-    internal LangtraceExporterConfig Config(int batchSize = 50, int maxAttempts = 3)
+    internal LangtraceExporterConfig Config(int batchSize = 50, int? maxAttempts = 3)
     {
         var config = new LangtraceExporterConfig
         {

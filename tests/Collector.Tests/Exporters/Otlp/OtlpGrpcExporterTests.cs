@@ -159,14 +159,35 @@ public sealed class OtlpGrpcExporterTests : ExporterTestBase
     }
 
     [Test]
-    public async Task Unreachable_backend_is_retryable_and_ends_as_retries_exhausted()
+    public async Task Unreachable_backend_is_retryable_and_ends_as_retries_exhausted_naming_the_endpoint()
     {
-        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config($"127.0.0.1:{ClosedPort()}", maxAttempts: 2));
+        var port = ClosedPort();
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config($"127.0.0.1:{port}", maxAttempts: 2));
 
         await exporter.ConsumeAsync(ExporterTestKit.Spans(3), CancellationToken.None);
 
         await Poll.UntilAsync(() => Kit.Failed("retries_exhausted") == 3, Deadline, "retries exhausted");
         Assert.That(Kit.Retries, Is.EqualTo(1));
         Assert.That(Kit.Failed("permanent"), Is.Zero);
+
+        // As the otlphttp exporter's connection errors do: the operator sees which backend is down.
+        var warning = Kit.Logs.Rendered(Serilog.Events.LogEventLevel.Warning).Single(l => l.Contains("after retries", StringComparison.Ordinal));
+        Assert.That(warning, Does.Contain($"127.0.0.1:{port}"));
+    }
+
+    [Test]
+    public async Task A_status_error_names_the_endpoint_once()
+    {
+        var backend = await GrpcBackendAsync();
+        backend.Enqueue(new GrpcFault(StatusCode.InvalidArgument));
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config(backend.Endpoint));
+
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(1), CancellationToken.None);
+
+        await Poll.UntilAsync(() => Kit.Failed("permanent") == 1, Deadline, "dropped as permanent");
+        var error = Kit.Logs.Rendered(Serilog.Events.LogEventLevel.Error).Single();
+        var authority = backend.Endpoint; // host:port
+        Assert.That(error, Does.Contain("InvalidArgument: injected by the test backend").And.Contain(authority));
+        Assert.That(error.Split(authority).Length - 1, Is.EqualTo(1), "named once");
     }
 }

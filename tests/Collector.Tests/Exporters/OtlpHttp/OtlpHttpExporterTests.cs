@@ -204,12 +204,15 @@ public sealed class OtlpHttpExporterTests : ExporterTestBase
     [Test]
     public async Task Connection_refused_is_retryable()
     {
-        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config($"http://127.0.0.1:{ClosedPort()}", maxAttempts: 2));
+        var port = ClosedPort();
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config($"http://127.0.0.1:{port}", maxAttempts: 2));
 
         await exporter.ConsumeAsync(ExporterTestKit.Spans(3), CancellationToken.None);
 
         await Poll.UntilAsync(() => Kit.Failed("retries_exhausted") == 3, Deadline, "retries exhausted");
         Assert.That(Kit.Retries, Is.EqualTo(1));
         Assert.That(Kit.Failed("permanent"), Is.Zero);
+        var warning = Kit.Logs.Rendered(Serilog.Events.LogEventLevel.Warning).Single(l => l.Contains("after retries", StringComparison.Ordinal));
+        Assert.That(warning, Does.Contain($"127.0.0.1:{port}"), "the error names the endpoint");
     }
 }

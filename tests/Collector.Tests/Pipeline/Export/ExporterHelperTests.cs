@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Collector.Exporters.OtlpHttp;
 using Collector.Pipeline;
+using Collector.Pipeline.Export;
 using Collector.Tests.TestSupport;
+using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
 using Serilog.Events;
 
@@ -48,6 +50,95 @@ public sealed class ExporterHelperTests : ExporterTestBase
         backend.Gate.SetResult();
         await Poll.UntilAsync(() => Kit.Sent() == 5, Deadline, "the held and queued batches to be delivered");
         Assert.That(Gauge("collector_exporter_queue_size"), Is.Zero);
+    }
+
+    /// <summary>An encoded batch as a receiver makes it (ByteSize = the request's length), each span carrying a large prompt.</summary>
+    private static Batch<ResourceSpans> EncodedSpans(int count, string prefix, int promptChars)
+    {
+        var decoded = ExporterTestKit.Spans(count, prefix);
+        foreach (var span in decoded.Resources[0].ScopeSpans[0].Spans)
+        {
+            span.Attributes.Add(new KeyValue { Key = "gen_ai.prompt", Value = new AnyValue { StringValue = new string('x', promptChars) } });
+        }
+
+        var bytes = decoded.ToRequestBytes();
+        return Batch<ResourceSpans>.FromEncoded(bytes, count, bytes.Length, null);
+    }
+
+    [Test]
+    public async Task A_byte_sized_queue_never_holds_more_than_queue_size_bytes_behind_a_slow_backend_and_counts_the_excess()
+    {
+        var backend = await HttpBackendAsync();
+        backend.Enqueue(new HttpFault(200, Delay: TimeSpan.FromMilliseconds(200)), times: 1000);
+        var config = Config(backend.BaseUrl);
+        config.SendingQueue.Sizer = QueueSizer.Bytes;
+        config.SendingQueue.QueueSize = SendingQueueConfig.MinQueueBytes;
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, config);
+        const int batches = 40;
+        const int spansPerBatch = 10;
+
+        // 40 batches of ~128 KiB (5 MiB) arrive at once; the backend takes one every 200 ms.
+        var maxQueued = 0.0;
+        long batchBytes = 0;
+        for (var i = 0; i < batches; i++)
+        {
+            var batch = EncodedSpans(spansPerBatch, $"b{i:00}", promptChars: 12_800);
+            batchBytes = batch.ByteSize;
+            await exporter.ConsumeAsync(batch, CancellationToken.None);
+            maxQueued = Math.Max(maxQueued, Gauge("collector_exporter_queue_bytes"));
+        }
+
+        await Poll.UntilAsync(
+            () =>
+            {
+                maxQueued = Math.Max(maxQueued, Gauge("collector_exporter_queue_bytes"));
+                return Kit.Sent() + Kit.Failed("queue_full") == batches * spansPerBatch;
+            },
+            Deadline,
+            "every span delivered or counted queue_full");
+
+        var bound = (double)SendingQueueConfig.MinQueueBytes;
+        Assert.Multiple(() =>
+        {
+            Assert.That(batchBytes, Is.InRange(100_000, 200_000), "test batches of ~128 KiB");
+            Assert.That(maxQueued, Is.LessThanOrEqualTo(bound), "queued bytes never exceed queue_size");
+            Assert.That(maxQueued, Is.GreaterThan(bound - batchBytes), "the queue filled to within one batch of its bound");
+            Assert.That(Kit.Failed("queue_full"), Is.GreaterThan(0), "the excess is counted");
+            Assert.That(Kit.Failed("queue_full") % spansPerBatch, Is.Zero, "whole batches");
+            Assert.That(Kit.Sent(), Is.GreaterThanOrEqualTo((long)(bound / batchBytes) * spansPerBatch), "what fitted was delivered");
+            Assert.That(Gauge("collector_exporter_queue_capacity"), Is.EqualTo(bound), "capacity in the sizer's unit");
+            Assert.That(Kit.Logs.Rendered(LogEventLevel.Warning), Has.One.Contains("queue full"));
+        });
+        await Poll.UntilAsync(() => Gauge("collector_exporter_queue_bytes") == 0 && Gauge("collector_exporter_queue_size") == 0, Deadline, "the gauges back to 0");
+    }
+
+    [Test]
+    public async Task An_item_sized_queue_counts_items_waiting_and_refuses_a_batch_larger_than_the_whole_queue()
+    {
+        var backend = await HttpBackendAsync();
+        backend.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var config = Config(backend.BaseUrl);
+        config.SendingQueue.Sizer = QueueSizer.Items;
+        config.SendingQueue.QueueSize = 5;
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, config);
+
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(2), CancellationToken.None);
+        await Poll.UntilAsync(() => backend.Calls.Count == 1, Deadline, "the consumer to hold the first batch at the backend");
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(3), CancellationToken.None);
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(3), CancellationToken.None);
+        Assert.That(Kit.Failed("queue_full"), Is.EqualTo(3), "3 waiting + 3 > 5 (the batch in flight does not count)");
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(2), CancellationToken.None);
+        Assert.That(Kit.Failed("queue_full"), Is.EqualTo(3), "3 + 2 fits exactly");
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(1), CancellationToken.None);
+        Assert.That(Kit.Failed("queue_full"), Is.EqualTo(4));
+        Assert.That(Gauge("collector_exporter_queue_size"), Is.EqualTo(2), "batches waiting");
+        Assert.That(Gauge("collector_exporter_queue_bytes"), Is.Zero, "decoded test batches of unknown size are not measured by the items sizer");
+
+        backend.Gate.SetResult();
+        await Poll.UntilAsync(() => Kit.Sent() == 7, Deadline, "the held and queued batches to be delivered");
+        await exporter.ConsumeAsync(ExporterTestKit.Spans(6), CancellationToken.None);
+        Assert.That(Kit.Failed("queue_full"), Is.EqualTo(10), "6 items never fit a queue of 5, even empty");
+        Assert.That(Kit.Logs.Rendered(LogEventLevel.Warning), Has.One.Contains("larger than the whole sending queue"));
     }
 
     [Test]

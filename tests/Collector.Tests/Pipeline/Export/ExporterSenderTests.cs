@@ -57,19 +57,56 @@ public sealed class ExporterSenderTests : ExporterTestBase
         Assert.That(retries.Count, Is.Zero);
     }
 
-    [Test]
-    public async Task Retry_sender_stops_after_max_attempts()
+    [TestCase(3, false, 3, Description = "an explicit max_attempts bounds attempts without a spool")]
+    [TestCase(5, true, 5, Description = "and with one")]
+    [TestCase(null, true, RetryOnFailureConfig.DefaultAttemptsBeforeSpool, Description = "unset with a spool behind: 3 attempts, then the spool keeps the batch")]
+    public async Task Retry_sender_stops_after_the_attempt_limit(int? maxAttempts, bool spoolBehind, int expectedCalls)
     {
         var backend = await HttpBackendAsync();
         backend.Enqueue(new HttpFault(503), times: 10);
         var retries = new Counter();
-        var retry = Retry(backend, retries, config => config.RetryOnFailure.MaxAttempts = 3);
+        var retry = Retry(backend, retries, config => config.RetryOnFailure.MaxAttempts = maxAttempts, spoolBehind);
 
         var (outcome, _) = await retry.SendAsync(ExporterTestKit.Spans(1), CancellationToken.None);
 
         Assert.That(outcome, Is.EqualTo(SendOutcome.RetriesExhausted));
-        Assert.That(backend.Calls, Has.Count.EqualTo(3));
-        Assert.That(retries.Count, Is.EqualTo(2));
+        Assert.That(backend.Calls, Has.Count.EqualTo(expectedCalls));
+        Assert.That(retries.Count, Is.EqualTo(expectedCalls - 1));
+    }
+
+    [Test]
+    public async Task Retry_sender_without_a_spool_keeps_retrying_past_three_attempts_when_max_attempts_is_unset()
+    {
+        // A blip longer than three attempts: before, the default max_attempts 3 dropped the batch here.
+        var backend = await HttpBackendAsync();
+        backend.Enqueue(new HttpFault(503), times: 6);
+        var retries = new Counter();
+        var retry = Retry(backend, retries, config => config.RetryOnFailure.MaxAttempts = null);
+
+        var (outcome, _) = await retry.SendAsync(ExporterTestKit.Spans(1), CancellationToken.None);
+
+        Assert.That(outcome, Is.EqualTo(SendOutcome.Delivered));
+        Assert.That(backend.Calls, Has.Count.EqualTo(7));
+        Assert.That(retries.Count, Is.EqualTo(6));
+    }
+
+    [Test]
+    public async Task Retry_sender_without_a_spool_and_max_attempts_unset_ends_at_max_elapsed_time()
+    {
+        var backend = await HttpBackendAsync();
+        backend.Enqueue(new HttpFault(503), times: 1000);
+        var retry = Retry(backend, new Counter(), config =>
+        {
+            config.RetryOnFailure.MaxAttempts = null;
+            config.RetryOnFailure.MaxElapsedTime = TimeSpan.FromMilliseconds(700);
+        });
+
+        var started = Stopwatch.GetTimestamp();
+        var (outcome, _) = await retry.SendAsync(ExporterTestKit.Spans(1), CancellationToken.None);
+
+        Assert.That(outcome, Is.EqualTo(SendOutcome.RetriesExhausted));
+        Assert.That(Stopwatch.GetElapsedTime(started), Is.LessThan(TimeSpan.FromSeconds(5)));
+        Assert.That(backend.Calls, Has.Count.GreaterThan(3), "more than the old default of 3 attempts fit in 700 ms of 50-200 ms backoffs");
     }
 
     [Test]
@@ -130,7 +167,7 @@ public sealed class ExporterSenderTests : ExporterTestBase
         return sender;
     }
 
-    private RetrySender<ResourceSpans> Retry(HttpTestBackend backend, Counter retries, Action<OtlpHttpExporterConfig> configure)
+    private RetrySender<ResourceSpans> Retry(HttpTestBackend backend, Counter retries, Action<OtlpHttpExporterConfig> configure, bool spoolBehind = false)
     {
         var config = Config(backend);
         configure(config);
@@ -138,6 +175,7 @@ public sealed class ExporterSenderTests : ExporterTestBase
             new TimeoutSender<ResourceSpans>(Sender(config), config.Timeout),
             config.RetryOnFailure,
             retries,
-            stopRetrying: () => false);
+            stopRetrying: () => false,
+            spoolBehind);
     }
 }

@@ -181,6 +181,42 @@ public sealed class ExporterSpoolTests : ExporterTestBase
 
     [TestCase(SpoolDurability.OnFailure)]
     [TestCase(SpoolDurability.WriteAhead)]
+    public async Task A_full_byte_sized_queue_leaves_the_excess_in_the_spool_and_everything_is_delivered(SpoolDurability durability)
+    {
+        var backend = await HttpBackendAsync();
+        backend.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var config = Config(backend.BaseUrl, _dir, durability);
+        config.SendingQueue.Sizer = QueueSizer.Bytes;
+        config.SendingQueue.QueueSize = SendingQueueConfig.MinQueueBytes;
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, config);
+
+        // 12 batches of ~300 KiB: about three fit the 1 MiB queue, the rest must wait in the spool.
+        for (var i = 0; i < 12; i++)
+        {
+            var batch = ExporterTestKit.Spans(10, $"b{i:00}");
+            foreach (var span in batch.Resources[0].ScopeSpans[0].Spans)
+            {
+                span.Attributes.Add(new OpenTelemetry.Proto.Common.V1.KeyValue { Key = "gen_ai.prompt", Value = new() { StringValue = new string('x', 30_000) } });
+            }
+
+            var bytes = batch.ToRequestBytes();
+            await exporter.ConsumeAsync(Batch<ResourceSpans>.FromEncoded(bytes, 10, bytes.Length, null), CancellationToken.None);
+            Assert.That(Kit.Metrics.Read("collector_exporter_queue_bytes", ("exporter", Kit.Id), ("data_type", "traces")), Is.LessThanOrEqualTo(SendingQueueConfig.MinQueueBytes));
+        }
+
+        Assert.That(Kit.Failed("queue_full"), Is.Zero, "with a spool a full queue drops nothing");
+        backend.Gate.SetResult();
+        await Poll.UntilAsync(() => Kit.Sent() >= 120 && Kit.Metrics.Read("collector_spool_items", ("exporter", Kit.Id)) == 0, Deadline, "every span delivered");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Kit.Metrics.Read("collector_exporter_replayed_spans_total", ("exporter", Kit.Id)), Is.GreaterThan(0), "the excess came back from the spool");
+            Assert.That(Kit.Metrics.Sum("collector_exporter_send_failed_spans_total", ("exporter", Kit.Id)), Is.Zero);
+            Assert.That(CallNames(backend).Distinct().Count(), Is.EqualTo(12), "every batch arrived");
+        });
+    }
+
+    [TestCase(SpoolDurability.OnFailure)]
+    [TestCase(SpoolDurability.WriteAhead)]
     public async Task The_grpc_exporter_spools_through_an_outage_and_replays_when_the_backend_is_back(SpoolDurability durability)
     {
         var backend = await GrpcBackendAsync();

@@ -61,6 +61,33 @@ public sealed class BatchProcessorTests
     }
 
     [Test]
+    public async Task Merged_and_split_batches_carry_their_share_of_the_bytes()
+    {
+        // The exporter queue may be sized in bytes: a piece of a split must not arrive as 0 bytes.
+        var sink = new RecordingConsumer<ResourceSpans>();
+        var processor = Create(new BatchConfig { SendBatchSize = 100, SendBatchMaxSize = 60, Timeout = TimeSpan.FromMinutes(5) }, sink);
+        await processor.StartAsync(CancellationToken.None);
+        long received = 0;
+        for (var i = 0; i < 4; i++)
+        {
+            var decoded = TestData.SpanBatch(1, 1, 25);
+            var bytes = decoded.ToRequestBytes();
+            received += bytes.Length;
+            await processor.ConsumeAsync(Batch<ResourceSpans>.FromEncoded(bytes, 25, bytes.Length, null), CancellationToken.None);
+        }
+
+        Assert.That(sink.Batches.Select(b => b.ItemCount), Is.EqualTo(new[] { 60, 40 }));
+        Assert.That(sink.Batches.Sum(b => b.ByteSize), Is.EqualTo(received), "the shares add up to what was received");
+        foreach (var batch in sink.Batches)
+        {
+            var actual = SignalOps<ResourceSpans>.CalculateRequestSize(batch.Resources);
+            Assert.That(batch.ByteSize, Is.InRange(actual * 0.9, actual * 1.1), "each share is close to the piece's encoded size");
+        }
+
+        await processor.ShutdownAsync(CancellationToken.None);
+    }
+
+    [Test]
     public async Task A_send_in_progress_does_not_hold_up_new_input_and_shutdown_waits_for_every_send()
     {
         var downstream = new GatedConsumer();

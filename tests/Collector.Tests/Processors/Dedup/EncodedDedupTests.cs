@@ -78,6 +78,34 @@ public sealed class EncodedDedupTests
     }
 
     [Test]
+    public async Task A_cut_batch_carries_the_byte_share_of_the_items_left()
+    {
+        var dedup = new Dedup();
+        var spans = new ScopeSpans();
+        for (var i = 0; i < 10; i++)
+        {
+            spans.Spans.Add(TestData.Span($"span-{i}"));
+        }
+
+        var earlier = new ScopeSpans();
+        for (var i = 0; i < 4; i++)
+        {
+            earlier.Spans.Add(spans.Spans[i].Clone());
+        }
+
+        await dedup.Processor.ConsumeAsync(EncodedBatch(Request(Resource("svc", earlier))), CancellationToken.None);
+        var request = Request(Resource("svc", spans));
+        await dedup.Processor.ConsumeAsync(EncodedBatch(request), CancellationToken.None);
+
+        // 4 of 10 equally sized spans were duplicates: the exporter queue's sizer: bytes sees 6/10 of the bytes.
+        var cut = dedup.Next.Batches[1];
+        Assert.That(cut.ItemCount, Is.EqualTo(6));
+        Assert.That(cut.ByteSize, Is.EqualTo(request.Length - (request.Length * 4L / 10)));
+        var actual = SignalOps<ResourceSpans>.CalculateRequestSize(cut.Resources);
+        Assert.That(cut.ByteSize, Is.InRange(actual * 0.9, actual * 1.1));
+    }
+
+    [Test]
     public async Task An_encoded_retry_made_only_of_duplicates_is_dropped_whole_and_its_ack_completes()
     {
         var dedup = new Dedup();

@@ -123,6 +123,35 @@ public sealed class EncodedMergeTests
     }
 
     [Test]
+    public async Task A_flushed_batch_carries_its_encoded_size_and_what_passes_on_its_share_of_the_bytes()
+    {
+        // The exporter queue may be sized in bytes: flushed batches are built here and must not arrive as 0 bytes.
+        await using var merge = await MergeHarness.StartAsync(c => c.Wait = TimeSpan.FromMinutes(1));
+        var trace = NewTrace();
+        var llm = Plain(trace, null, "llm");
+        await merge.Traces.ConsumeAsync(EncodedBatch(Request(new ResourceSpans { ScopeSpans = { new ScopeSpans { Spans = { llm, Plain(trace, null, "tool") } } } })), CancellationToken.None);
+
+        // Two plain log records (no trace: passed on) and two AI events (held until the trace flushes).
+        var logs = MergeHarness.LogBatch(
+            new LogRecord { Body = new AnyValue { StringValue = "plain one" } },
+            Event(llm, "gen_ai.content.prompt", 0.1, "hello"),
+            new LogRecord { Body = new AnyValue { StringValue = "plain two" } },
+            Event(llm, "gen_ai.content.completion", 0.2, "world"));
+        var received = SignalOps<ResourceLogs>.CalculateRequestSize(logs.Resources);
+        logs.ByteSize = received;
+        await merge.Logs.ConsumeAsync(logs, CancellationToken.None);
+
+        var passed = merge.LogsOut.Batches.Single();
+        Assert.That(passed.ItemCount, Is.EqualTo(2));
+        Assert.That(passed.ByteSize, Is.EqualTo(received * 2 / 4), "half the items, half the bytes");
+
+        await merge.FlushAllAsync();
+        var flushed = merge.SpansOut.Batches.Single();
+        Assert.That(flushed.ByteSize, Is.GreaterThan(0).And.EqualTo(SignalOps<ResourceSpans>.CalculateRequestSize(flushed.Resources)));
+        Assert.That(flushed.ByteSize, Is.EqualTo(flushed.ToRequestBytes().Length), "the size of what an exporter would send");
+    }
+
+    [Test]
     public async Task An_encoded_batchs_ack_completes_when_the_expiry_loop_flushes_its_traces()
     {
         await using var merge = await MergeHarness.StartAsync(c => c.Wait = TimeSpan.FromMilliseconds(150));
