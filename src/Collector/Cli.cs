@@ -67,22 +67,34 @@ internal static class Cli
         var loaded = ConfigLoader.LoadFile(configPath, registry);
         if (!loaded.Ok)
         {
-            await stderr.WriteLineAsync($"{configPath}: {loaded.Errors.Count} config error(s):");
-            foreach (var error in loaded.Errors)
-            {
-                await stderr.WriteLineAsync($"  {error}");
-            }
-
-            return ExitConfigError;
+            return await ConfigErrorsAsync(stderr, configPath, loaded.Errors);
         }
 
         if (validateOnly)
         {
+            // What a start would stop at (a spool directory that cannot hold its file) is a config error here.
+            var problems = ConfigLoader.CheckEnvironment(loaded.Config!);
+            if (problems.Count > 0)
+            {
+                return await ConfigErrorsAsync(stderr, configPath, problems);
+            }
+
             await stdout.WriteLineAsync($"{configPath}: configuration is valid ({loaded.Config!.Service.Pipelines.Count} pipelines)");
             return ExitOk;
         }
 
         return await RunUntilSignalAsync(loaded.Config!, registry);
+    }
+
+    private static async Task<int> ConfigErrorsAsync(TextWriter stderr, string configPath, IReadOnlyList<string> errors)
+    {
+        await stderr.WriteLineAsync($"{configPath}: {errors.Count} config error(s):");
+        foreach (var error in errors)
+        {
+            await stderr.WriteLineAsync($"  {error}");
+        }
+
+        return ExitConfigError;
     }
 
     private static async Task<int> RunUntilSignalAsync(CollectorConfig config, ComponentRegistry registry)

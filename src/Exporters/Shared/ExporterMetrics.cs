@@ -28,5 +28,7 @@ internal static class ExporterMetrics
         new("collector_spool_errors_total", MetricType.Counter, "{errors}", "Spool errors by operation.", "exporter", "op"),
         new("collector_spool_dropped_items_total", MetricType.Counter, "{items}", "Items the spool deleted without delivery, by reason.", "exporter", "reason"),
         new("collector_spool_rejected_items_total", MetricType.Counter, "{items}", "Items the spool refused to take (the caller keeps or drops them), by reason.", "exporter", "reason"),
+        new("collector_spool_recreated_total", MetricType.Counter, "{files}", "Spool files recreated because the open file was deleted from its directory.", "exporter"),
+        new("collector_spool_corrupt_batches_total", MetricType.Counter, "{batches}", "Batches lost to a damaged spool file, also those whose item count was unreadable.", "exporter"),
     ];
 }

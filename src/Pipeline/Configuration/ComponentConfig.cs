@@ -23,6 +23,18 @@ public interface IValidatable
     void Validate(ConfigErrors errors);
 }
 
+/// <summary>
+/// A settings object whose values name things on this machine that must be usable at start (a
+/// spool directory). <c>collector validate</c> runs these checks after loading
+/// (<see cref="ConfigLoader.CheckEnvironment"/>) over the components the pipelines use; loading
+/// alone does not, so that a start reports such a problem as a start error (exit code 1).
+/// </summary>
+public interface IEnvironmentValidatable
+{
+    /// <summary><paramref name="owner"/> is the component whose config this is (files are named after it).</summary>
+    void ValidateEnvironment(ComponentId owner, ConfigErrors errors);
+}
+
 /// <summary>Collects every config error with its YAML path, so all are reported at once.</summary>
 public sealed class ConfigErrors
 {

@@ -60,26 +60,38 @@ internal static class ConfigBinder
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(errors);
-        if (target is IValidatable validatable)
-        {
-            validatable.Validate(errors);
-        }
+        Walk(target, errors, static (node, at) => (node as IValidatable)?.Validate(at));
+    }
 
+    /// <summary>
+    /// Runs <see cref="IEnvironmentValidatable.ValidateEnvironment"/> on <paramref name="target"/> and
+    /// every nested settings object, as <see cref="Validate"/> walks them (<c>collector validate</c>).
+    /// </summary>
+    public static void ValidateEnvironment(ComponentId owner, object target, ConfigErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(errors);
+        Walk(target, errors, (node, at) => (node as IEnvironmentValidatable)?.ValidateEnvironment(owner, at));
+    }
+
+    private static void Walk(object target, ConfigErrors errors, Action<object, ConfigErrors> visit)
+    {
+        visit(target, errors);
         foreach (var (key, property) in For(target.GetType()).Properties)
         {
             if (property.Info.GetValue(target) is { } value)
             {
-                ValidateValue(value, property.Type, errors, key);
+                WalkValue(value, property.Type, errors, key, visit);
             }
         }
     }
 
-    private static void ValidateValue(object value, TypeBinding type, ConfigErrors parent, string key)
+    private static void WalkValue(object value, TypeBinding type, ConfigErrors parent, string key, Action<object, ConfigErrors> visit)
     {
         switch (type.Shape)
         {
             case Shape.Object:
-                Validate(value, parent.At(key));
+                Walk(value, parent.At(key), visit);
                 break;
             case Shape.Sequence when type.Element!.Shape == Shape.Object:
                 var i = 0;
@@ -87,7 +99,7 @@ internal static class ConfigBinder
                 {
                     if (item is not null)
                     {
-                        Validate(item, parent.At($"{key}[{i.ToString(CultureInfo.InvariantCulture)}]"));
+                        Walk(item, parent.At($"{key}[{i.ToString(CultureInfo.InvariantCulture)}]"), visit);
                     }
 
                     i++;
@@ -99,7 +111,7 @@ internal static class ConfigBinder
                 {
                     if (entry.Value is not null)
                     {
-                        Validate(entry.Value, parent.At(key).At((string)entry.Key));
+                        Walk(entry.Value, parent.At(key).At((string)entry.Key), visit);
                     }
                 }
 

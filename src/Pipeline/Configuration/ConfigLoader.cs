@@ -107,6 +107,50 @@ internal static class ConfigLoader
         });
     }
 
+    /// <summary>
+    /// What <c>collector validate</c> checks beyond the file: every component a pipeline uses (and
+    /// every extension the service starts) runs its <see cref="IEnvironmentValidatable"/> checks,
+    /// e.g. that a spool directory can hold its file. Returns "path: message" lines; empty when fine.
+    /// </summary>
+    public static IReadOnlyList<string> CheckEnvironment(CollectorConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var errors = new ConfigErrors();
+        var used = new HashSet<(string Section, ComponentId Id)>();
+        foreach (var id in config.Service.Extensions)
+        {
+            Check("extensions", id, config.Extensions);
+        }
+
+        foreach (var pipeline in config.Service.Pipelines.Values)
+        {
+            foreach (var id in pipeline.Receivers)
+            {
+                Check("receivers", id, config.Receivers);
+            }
+
+            foreach (var id in pipeline.Processors)
+            {
+                Check("processors", id, config.Processors);
+            }
+
+            foreach (var id in pipeline.Exporters)
+            {
+                Check("exporters", id, config.Exporters);
+            }
+        }
+
+        return errors.All;
+
+        void Check(string section, ComponentId id, IReadOnlyDictionary<ComponentId, ComponentConfig> configs)
+        {
+            if (used.Add((section, id)) && configs.TryGetValue(id, out var component))
+            {
+                ConfigBinder.ValidateEnvironment(id, component, errors.At(section).At(id.ToString()));
+            }
+        }
+    }
+
     /// <summary>The root mapping, or null after adding the reason (syntax error, empty, not a mapping).</summary>
     private static YamlMappingNode? Parse(string text, ConfigErrors errors)
     {

@@ -1,4 +1,5 @@
 using Collector.Pipeline.Configuration;
+using Collector.Pipeline.Spool;
 
 namespace Collector.Pipeline.Export;
 
@@ -172,7 +173,7 @@ public sealed class SendingQueueConfig : IValidatable
 /// the exporter helper: every batch before its ack (write_ahead), or batches that could not be
 /// queued or delivered (on_failure); see Export/README.md.
 /// </summary>
-public sealed class SpoolConfig : IValidatable
+public sealed class SpoolConfig : IValidatable, IEnvironmentValidatable
 {
     public string Directory { get; set; } = string.Empty;
 
@@ -182,6 +183,9 @@ public sealed class SpoolConfig : IValidatable
     public SpoolDurability Durability { get; set; } = SpoolDurability.WriteAhead;
 
     public SpoolOnFull OnFull { get; set; } = SpoolOnFull.Reject;
+
+    /// <summary>What happens when the spool cannot be created, opened or written at start.</summary>
+    public SpoolOnUnavailable OnUnavailable { get; set; } = SpoolOnUnavailable.Fail;
 
     public void Validate(ConfigErrors errors)
     {
@@ -208,6 +212,24 @@ public sealed class SpoolConfig : IValidatable
         {
             errors.Add("on_full", "must be reject or drop_oldest");
         }
+
+        if (!Enum.IsDefined(OnUnavailable))
+        {
+            errors.Add("on_unavailable", "must be fail or degrade");
+        }
+    }
+
+    /// <summary>
+    /// <c>collector validate</c>: with <c>on_unavailable: fail</c>, a directory that cannot hold the
+    /// spool file is reported here as it would stop the start (see <see cref="SpoolLocation"/>).
+    /// </summary>
+    public void ValidateEnvironment(ComponentId owner, ConfigErrors errors)
+    {
+        if (OnUnavailable == SpoolOnUnavailable.Fail && !string.IsNullOrWhiteSpace(Directory)
+            && SpoolLocation.Problem(Directory, SpoolFiles.FileNameFor(owner.ToString())) is { } problem)
+        {
+            errors.Add("directory", problem);
+        }
     }
 }
 
@@ -232,6 +254,16 @@ public enum SpoolDurability
 
     /// <summary>Batches go to the spool only when the queue is full or in-memory retries are exhausted.</summary>
     OnFailure,
+}
+
+/// <summary>spool.on_unavailable; YAML names fail | degrade.</summary>
+public enum SpoolOnUnavailable
+{
+    /// <summary>A spool that cannot be created, opened or written at start stops the start (exit code 1, one line naming the key).</summary>
+    Fail,
+
+    /// <summary>Start without the spool: batches stay in memory (logged, counted) and the spool retries opening every 30 s.</summary>
+    Degrade,
 }
 
 /// <summary>spool.on_full; YAML names reject | drop_oldest.</summary>

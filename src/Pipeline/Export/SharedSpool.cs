@@ -37,10 +37,15 @@ internal sealed class SharedSpool
             context.Logger,
             context.Metrics,
             exporter,
-            droppedOldest: shared.OnDroppedOldest), (long)config.MaxSizeMib << 20));
+            droppedOldest: shared.OnDroppedOldest,
+            failFastConfigKey: config.OnUnavailable == SpoolOnUnavailable.Fail ? $"exporters.{exporter}.sending_queue.spool.directory" : null), (long)config.MaxSizeMib << 20));
     }
 
-    /// <summary>Opens the spool if needed; <paramref name="droppedOldest"/> counts this signal's items that drop_oldest deletes.</summary>
+    /// <summary>
+    /// Opens the spool if needed; <paramref name="droppedOldest"/> counts this signal's items that drop_oldest deletes.
+    /// With <c>on_unavailable: fail</c> a spool that cannot be opened throws <see cref="SpoolUnavailableException"/>
+    /// (the exporter's start fails; <see cref="Release"/> still balances this call).
+    /// </summary>
     public DiskSpool Acquire(Signal signal, Action<long> droppedOldest)
     {
         lock (_lock)

@@ -24,12 +24,16 @@ internal sealed partial class DiskSpool : IDisposable
 {
     private static readonly TimeSpan DefaultReopenInterval = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often an operation checks that the database file is still in its directory (one stat call).</summary>
+    private static readonly TimeSpan DefaultFileCheckInterval = TimeSpan.FromSeconds(1);
+
     private readonly SpoolFiles _files;
     private readonly SpoolBudget _budget;
     private readonly SpoolFullPolicy _onFull;
     private readonly Serilog.ILogger _logger;
     private readonly SpoolMetrics _metrics;
     private readonly long _reopenIntervalMs;
+    private readonly long _fileCheckIntervalMs;
     private readonly Action<Signal, long>? _droppedOldest;
     private readonly Func<string, SpoolBudget, ISpoolStore> _openStore;
 
@@ -50,8 +54,9 @@ internal sealed partial class DiskSpool : IDisposable
     private string? _lastError;
     private bool _disposed;
 
-    private DiskSpool(SpoolFiles files, SpoolBudget budget, SpoolFullPolicy onFull, Serilog.ILogger logger, SpoolMetrics metrics, TimeSpan reopenInterval, Action<Signal, long>? droppedOldest, Func<string, SpoolBudget, ISpoolStore> openStore)
+    private DiskSpool(SpoolFiles files, SpoolBudget budget, SpoolFullPolicy onFull, Serilog.ILogger logger, SpoolMetrics metrics, TimeSpan reopenInterval, TimeSpan fileCheckInterval, Action<Signal, long>? droppedOldest, Func<string, SpoolBudget, ISpoolStore> openStore)
     {
+        _fileCheckIntervalMs = (long)fileCheckInterval.TotalMilliseconds;
         _droppedOldest = droppedOldest;
         _openStore = openStore;
         _files = files;
@@ -108,6 +113,13 @@ internal sealed partial class DiskSpool : IDisposable
     /// commit, under the spool's lock: keep it short), so that one file shared by several signals
     /// still counts each signal's losses exactly. <paramref name="openStore"/> replaces the SQLite
     /// store (tests inject I/O faults with it).
+    /// <para>
+    /// With <paramref name="failFastConfigKey"/> (<c>on_unavailable: fail</c>) a spool that cannot be
+    /// opened is not returned unavailable: Open throws <see cref="SpoolUnavailableException"/> with one
+    /// line, "&lt;key&gt;: &lt;reason&gt;" (<see cref="SpoolLocation"/>), and logs nothing itself.
+    /// <paramref name="fileCheckInterval"/> bounds how often operations check that the file is still
+    /// in its directory (1 s by default); a deleted file is recreated with what it held.
+    /// </para>
     /// </summary>
     public static DiskSpool Open(
         string directory,
@@ -119,7 +131,9 @@ internal sealed partial class DiskSpool : IDisposable
         string exporterLabel,
         TimeSpan? reopenInterval = null,
         Action<Signal, long>? droppedOldest = null,
-        Func<string, SpoolBudget, ISpoolStore>? openStore = null)
+        Func<string, SpoolBudget, ISpoolStore>? openStore = null,
+        string? failFastConfigKey = null,
+        TimeSpan? fileCheckInterval = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         ArgumentException.ThrowIfNullOrWhiteSpace(exporterLabel);
@@ -132,11 +146,22 @@ internal sealed partial class DiskSpool : IDisposable
             spoolLogger,
             new SpoolMetrics(metrics, exporterLabel, spoolLogger),
             reopenInterval ?? DefaultReopenInterval,
+            fileCheckInterval ?? DefaultFileCheckInterval,
             droppedOldest,
             openStore ?? SpoolDatabase.Open);
+        string? unavailable = null;
         lock (spool._lock)
         {
-            spool.TryOpenDatabase();
+            if (!spool.TryOpenDatabase(logFailure: failFastConfigKey is null) && failFastConfigKey is not null)
+            {
+                unavailable = $"{failFastConfigKey}: {spool.UnavailableReason()}";
+            }
+        }
+
+        if (unavailable is not null)
+        {
+            spool.Dispose();
+            throw new SpoolUnavailableException(unavailable);
         }
 
         spool._metrics.Attach(spool);
@@ -219,8 +244,9 @@ internal sealed partial class DiskSpool : IDisposable
         {
             if (_orphanedLeases.Remove(id, out var items))
             {
-                // Its database was replaced after corruption: nothing to return it to.
+                // Its database was replaced after corruption and its row not salvaged: nothing to return it to.
                 _metrics.DroppedCorrupt.Add(items);
+                _metrics.CorruptBatches.Increment();
                 return;
             }
 

@@ -26,6 +26,12 @@ internal interface ISpoolStore : IDisposable
 
     SpoolEntry? Read(long id);
 
+    /// <summary>Inserts a row under its old id (rows salvaged from a damaged file keep their ids, so leases stay valid).</summary>
+    void Restore(SpoolEntry entry);
+
+    /// <summary>Writes a compact copy of the database (committed state, WAL included) to a new file at <paramref name="path"/>.</summary>
+    void CopyTo(string path);
+
     /// <summary>Deletes one row; returns its item count, payload length and signal, or null when it was not there.</summary>
     (int Items, long PayloadBytes, Signal Signal)? Delete(long id);
 

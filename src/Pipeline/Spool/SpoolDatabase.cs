@@ -40,6 +40,7 @@ internal sealed class SpoolDatabase : ISpoolStore
     private readonly SqliteCommand _scanAll;
     private readonly SqliteCommand _scanSignal;
     private readonly SqliteCommand _readRow;
+    private readonly SqliteCommand _restore;
     private readonly SqliteCommand _delete;
     private readonly SqliteCommand _vacuum;
     private readonly SqliteCommand _checkpoint;
@@ -59,6 +60,8 @@ internal sealed class SpoolDatabase : ISpoolStore
         _scanSignal = Prepare("SELECT id FROM batches WHERE signal = $signal AND id > $after ORDER BY id LIMIT $limit",
             ("$after", SqliteType.Integer), ("$limit", SqliteType.Integer), ("$signal", SqliteType.Integer));
         _readRow = Prepare("SELECT signal, item_count, created_at, payload FROM batches WHERE id = $id", ("$id", SqliteType.Integer));
+        _restore = Prepare("INSERT INTO batches(id, signal, item_count, created_at, payload) VALUES ($id, $signal, $items, $created, $payload)",
+            ("$id", SqliteType.Integer), ("$signal", SqliteType.Integer), ("$items", SqliteType.Integer), ("$created", SqliteType.Integer), ("$payload", SqliteType.Blob));
         _delete = Prepare("DELETE FROM batches WHERE id = $id RETURNING item_count, length(payload), signal", ("$id", SqliteType.Integer));
         _vacuum = Prepare(string.Create(CultureInfo.InvariantCulture, $"PRAGMA incremental_vacuum({budget.VacuumChunkPages})"));
         _checkpoint = Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -215,6 +218,32 @@ internal sealed class SpoolDatabase : ISpoolStore
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
     }
 
+    public void Restore(SpoolEntry entry)
+    {
+        var p = _restore.Parameters;
+        p[0].Value = entry.Id;
+        p[1].Value = (int)entry.Signal;
+        p[2].Value = entry.ItemCount;
+        p[3].Value = entry.CreatedAt.ToUnixTimeMilliseconds();
+        p[4].Value = entry.Payload;
+        try
+        {
+            _restore.ExecuteNonQuery();
+        }
+        finally
+        {
+            p[4].Value = null;
+        }
+    }
+
+    /// <summary>VACUUM INTO: page size, auto_vacuum, application_id, user_version and ids (sqlite_sequence) carry over.</summary>
+    public void CopyTo(string path)
+    {
+        using var command = Command("VACUUM INTO $path");
+        command.Parameters.AddWithValue("$path", path);
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>Deletes one row; returns its item count, payload length and signal, or null when it was not there.</summary>
     public (int Items, long PayloadBytes, Signal Signal)? Delete(long id)
     {
@@ -275,6 +304,7 @@ internal sealed class SpoolDatabase : ISpoolStore
         _scanAll.Dispose();
         _scanSignal.Dispose();
         _readRow.Dispose();
+        _restore.Dispose();
         _delete.Dispose();
         _vacuum.Dispose();
         _checkpoint.Dispose();

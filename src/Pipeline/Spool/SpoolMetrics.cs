@@ -35,6 +35,8 @@ internal sealed class SpoolMetrics
         DroppedCapReduced = Dropped(CapReduced);
         RejectedFull = Rejected("full");
         RejectedTooLarge = Rejected("too_large");
+        Recreated = registry.Counter("collector_spool_recreated_total", "Spool files recreated because the open file was deleted from its directory.", _exporter);
+        CorruptBatches = registry.Counter("collector_spool_corrupt_batches_total", "Batches lost to a damaged spool file, also those whose item count was unreadable.", _exporter);
 
         var sources = GaugeSources.GetOrCreateValue(registry);
         _gauges = sources.GetOrAdd(exporter, label =>
@@ -60,6 +62,10 @@ internal sealed class SpoolMetrics
     public Counter RejectedFull { get; }
 
     public Counter RejectedTooLarge { get; }
+
+    public Counter Recreated { get; }
+
+    public Counter CorruptBatches { get; }
 
     public void Attach(DiskSpool spool) => _gauges.Current = spool;
 

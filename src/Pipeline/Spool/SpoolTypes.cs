@@ -41,3 +41,9 @@ internal readonly record struct SpoolAppendResult(
 
 /// <summary>One spooled batch as handed out by a lease.</summary>
 internal sealed record SpoolEntry(long Id, Signal Signal, byte[] Payload, int ItemCount, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// A spool that must be durable (<c>on_unavailable: fail</c>) cannot be opened at start. The message is
+/// one line naming the config key and the cause; the collector reports it and exits.
+/// </summary>
+internal sealed class SpoolUnavailableException(string message) : Exception(message);

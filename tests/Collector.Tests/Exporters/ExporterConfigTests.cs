@@ -70,7 +70,7 @@ public sealed class ExporterConfigTests
         c.RetryOnFailure.RandomizationFactor = 2;
         c.SendingQueue.QueueSize = 0;
         c.SendingQueue.NumConsumers = 0;
-        c.SendingQueue.Spool = new SpoolConfig { MaxSizeMib = 0, Durability = (SpoolDurability)9 };
+        c.SendingQueue.Spool = new SpoolConfig { MaxSizeMib = 0, Durability = (SpoolDurability)9, OnUnavailable = (SpoolOnUnavailable)9 };
         c.Tls.Insecure = true;
 
         var errors = Errors(c);
@@ -86,6 +86,7 @@ public sealed class ExporterConfigTests
             "sending_queue.spool.directory: is required",
             "sending_queue.spool.max_size_mib: must be >= 1",
             "sending_queue.spool.durability: must be write_ahead or on_failure",
+            "sending_queue.spool.on_unavailable: must be fail or degrade",
             "endpoint: 'not a url' is not an http(s):// URL or host:port",
             "logs_endpoint: 'ftp://x/logs' is not an http(s):// URL or host:port",
             "headers: 'bad header' is not a valid HTTP header name",
@@ -186,6 +187,7 @@ public sealed class ExporterConfigTests
         new SpoolConfig { Directory = "/tmp/spool" }.Validate(ok);
         Assert.That(ok.All, Is.Empty);
         Assert.That(new SpoolConfig().MaxSizeMib, Is.EqualTo(50));
+        Assert.That(new SpoolConfig().OnUnavailable, Is.EqualTo(SpoolOnUnavailable.Fail), "durability asked for fails fast by default");
     }
 
     [Test]

@@ -88,7 +88,9 @@ public sealed class ExporterSpoolTests : ExporterTestBase
         var blocker = Path.Combine(_dir, "not-a-directory");
         await File.WriteAllTextAsync(blocker, "x");
         var backend = await HttpBackendAsync();
-        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config(backend.BaseUrl, Path.Combine(blocker, "spool"), SpoolDurability.WriteAhead));
+        var config = Config(backend.BaseUrl, Path.Combine(blocker, "spool"), SpoolDurability.WriteAhead);
+        config.SendingQueue.Spool!.OnUnavailable = SpoolOnUnavailable.Degrade;
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, config);
         Assert.That(exporter.RequiresDurableAck, Is.True);
 
         var batch = ExporterTestKit.Spans(3);

@@ -87,7 +87,7 @@ public sealed class DiskSpoolFaultTests : SpoolTestBase
     }
 
     [Test]
-    public void Corruption_reported_at_lease_replaces_the_file_and_counts_the_leased_batch_at_release()
+    public void Corruption_reported_at_lease_moves_the_file_aside_salvages_every_readable_row_and_keeps_the_lease()
     {
         var spool = Open(openStore: _faults.Opener);
         Append(spool, [1], items: 4);
@@ -97,12 +97,15 @@ public sealed class DiskSpoolFaultTests : SpoolTestBase
 
         Assert.That(spool.TryLeaseOldest(null, out _), Is.False);
 
-        Assert.That(spool.IsAvailable, Is.True, "an empty spool took the corrupt one's place");
-        Assert.That(spool.Count, Is.Zero);
+        // The file itself was fine (the fault was injected): every row is salvaged under its id.
+        Assert.That(spool.IsAvailable, Is.True, "a new file took the corrupt one's place");
+        Assert.That(spool.Count, Is.EqualTo(2));
         Assert.That(Directory.GetFiles(Dir, "*.corrupt-*"), Is.Not.Empty);
-        Assert.That(Counter("collector_spool_dropped_items_total", ("reason", "corrupt")), Is.EqualTo(5), "the unleased batch is lost");
+        Assert.That(Counter("collector_spool_dropped_items_total", ("reason", "corrupt")), Is.Zero, "nothing is lost");
+        Assert.That(spool.LeasedCount, Is.EqualTo(1), "the batch in flight stays leased");
         spool.Release(leased!.Id);
-        Assert.That(Counter("collector_spool_dropped_items_total", ("reason", "corrupt")), Is.EqualTo(9), "the leased one has nothing to go back to");
+        Assert.That(Counter("collector_spool_dropped_items_total", ("reason", "corrupt")), Is.Zero, "released into the new file");
+        Assert.That(LeaseAll(spool).Select(e => e.Payload[0]), Is.EqualTo(new byte[] { 1, 2 }), "oldest first, as before");
         Assert.That(Append(spool, [3]).Id, Is.GreaterThan(leased.Id), "ids continue above the old file's");
     }
 }

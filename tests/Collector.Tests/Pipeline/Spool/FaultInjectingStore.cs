@@ -85,6 +85,18 @@ internal sealed class FaultInjectingStore(ISpoolStore inner, SpoolFaults faults)
         return inner.Read(id);
     }
 
+    public void Restore(SpoolEntry entry)
+    {
+        faults.Hit(nameof(Restore));
+        inner.Restore(entry);
+    }
+
+    public void CopyTo(string path)
+    {
+        faults.Hit(nameof(CopyTo));
+        inner.CopyTo(path);
+    }
+
     public (int Items, long PayloadBytes, Signal Signal)? Delete(long id)
     {
         faults.Hit(nameof(Delete));

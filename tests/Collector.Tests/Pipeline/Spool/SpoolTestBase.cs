@@ -52,9 +52,10 @@ public abstract class SpoolTestBase
         string? directory = null,
         string name = Exporter,
         TimeSpan? reopenInterval = null,
-        Func<string, SpoolBudget, ISpoolStore>? openStore = null)
+        Func<string, SpoolBudget, ISpoolStore>? openStore = null,
+        TimeSpan? fileCheckInterval = null)
     {
-        var spool = DiskSpool.Open(directory ?? Dir, name, maxBytes, onFull, Logs.Logger, Metrics, Exporter, reopenInterval, openStore: openStore);
+        var spool = DiskSpool.Open(directory ?? Dir, name, maxBytes, onFull, Logs.Logger, Metrics, Exporter, reopenInterval, openStore: openStore, fileCheckInterval: fileCheckInterval);
         _opened.Add(spool);
         return spool;
     }
