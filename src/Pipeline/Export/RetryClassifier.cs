@@ -9,7 +9,8 @@ namespace Collector.Pipeline.Export;
 /// specification: HTTP 429/502/503/504 retryable, every other 4xx/5xx permanent; gRPC
 /// UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, ABORTED, OUT_OF_RANGE, DATA_LOSS retryable,
 /// RESOURCE_EXHAUSTED only when the server attached RetryInfo, every other code permanent;
-/// network errors retryable.
+/// network errors retryable. Running out of memory or stack while sending is never permanent: it
+/// says nothing about the batch, and the next attempt may find memory freed.
 /// </summary>
 internal static class RetryClassifier
 {
@@ -83,9 +84,10 @@ internal static class RetryClassifier
         return IsRetryableGrpcStatus(code, hasRetryInfo) ? ExportResult.Retryable(error, retryDelay) : ExportResult.Permanent(error);
     }
 
-    /// <summary>A send that threw: gRPC statuses per the table above, transport failures retryable, anything else permanent.</summary>
+    /// <summary>A send that threw: gRPC statuses per the table above, transport failures and lack of memory retryable, anything else permanent.</summary>
     public static ExportResult FromException(Exception exception) => exception switch
     {
+        OutOfMemoryException or InsufficientExecutionStackException => ExportResult.Retryable($"out of memory while sending ({exception.GetType().Name})"),
         // grpc-dotnet reports a call that never got a response because the connection failed with a
         // non-IO cause (a refused TLS handshake) as INTERNAL; like any transport failure it is retryable.
         RpcException { Status.DebugException: HttpRequestException } rpc => ExportResult.Retryable($"gRPC {rpc.StatusCode}: {rpc.Status.Detail}"),

@@ -82,9 +82,28 @@ internal static class AnyValueJson
         }
     }
 
-    /// <summary>Inverse of <see cref="Write"/>: numbers with '.' or an exponent are doubles, others int64.</summary>
-    public static AnyValue Read(JsonElement value)
+    /// <summary>
+    /// Message levels <see cref="Read(JsonElement)"/> nests below the value it returns: the value
+    /// becomes an attribute at most at level 6 (an event's or a link's), so what a processor writes
+    /// stays within <see cref="OtlpLimits.MaxMessageDepth"/> and parses again on replay.
+    /// </summary>
+    public const int MaxLevelsBelowValue = OtlpLimits.MaxMessageDepth - 6;
+
+    /// <summary>
+    /// Inverse of <see cref="Write"/>: numbers with '.' or an exponent are doubles, others int64. An
+    /// array or object deeper than <see cref="MaxLevelsBelowValue"/> allows stays its JSON text.
+    /// </summary>
+    public static AnyValue Read(JsonElement value) => Read(value, MaxLevelsBelowValue);
+
+    /// <summary>An array takes 2 levels per element (ArrayValue, AnyValue), an object 3 per member (KeyValueList, KeyValue, AnyValue).</summary>
+    private static AnyValue Read(JsonElement value, int levelsLeft)
     {
+        if ((value.ValueKind == JsonValueKind.Array && levelsLeft < 2) || (value.ValueKind == JsonValueKind.Object && levelsLeft < 3))
+        {
+            // Too deep for the protobuf parsers downstream: kept whole, as text.
+            return new AnyValue { StringValue = value.GetRawText() };
+        }
+
         switch (value.ValueKind)
         {
             case JsonValueKind.String:
@@ -105,7 +124,7 @@ internal static class AnyValueJson
                 var array = new ArrayValue();
                 foreach (var item in value.EnumerateArray())
                 {
-                    array.Values.Add(Read(item));
+                    array.Values.Add(Read(item, levelsLeft - 2));
                 }
 
                 return new AnyValue { ArrayValue = array };
@@ -113,7 +132,7 @@ internal static class AnyValueJson
                 var list = new KeyValueList();
                 foreach (var property in value.EnumerateObject())
                 {
-                    list.Values.Add(new KeyValue { Key = property.Name, Value = Read(property.Value) });
+                    list.Values.Add(new KeyValue { Key = property.Name, Value = Read(property.Value, levelsLeft - 3) });
                 }
 
                 return new AnyValue { KvlistValue = list };

@@ -13,13 +13,12 @@ namespace Collector.Pipeline.Otlp;
 /// exactly what the former path accepted (JSON tree, hex ids rewritten to base64, large integers
 /// quoted, Google.Protobuf's JsonParser ignoring unknown fields), so its rules mirror that parser:
 /// null clears a field, a field named twice (JSON and proto name) keeps the last value, a oneof
-/// takes one member, unknown enum names are ignored, numbers follow the parser's checks.
+/// takes one member, unknown enum names are ignored, numbers follow the parser's checks. One
+/// exception: messages nest at most <see cref="OtlpLimits.MaxMessageDepth"/> levels (the former
+/// limit, 128, let through data that the protobuf parser refused on spool replay).
 /// </summary>
 internal static class OtlpJsonTranscoder
 {
-    /// <summary>Message nesting accepted, as the former JsonParser's recursion limit.</summary>
-    private const int RecursionLimit = 128;
-
     /// <summary>Integers beyond this magnitude were quoted (kept exact) rather than read as doubles.</summary>
     private const ulong MaxExactDouble = 1UL << 53;
 
@@ -58,7 +57,8 @@ internal static class OtlpJsonTranscoder
 
         try
         {
-            return output.ParseWith(parser, RecursionLimit);
+            // Nesting is bounded by OtlpLimits.MaxMessageDepth, the parser's default limit.
+            return output.Parse(parser);
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -69,9 +69,10 @@ internal static class OtlpJsonTranscoder
     /// <summary>Reads the object at the reader into <paramref name="output"/>; <paramref name="depth"/> counts enclosing messages.</summary>
     private static void ReadMessage(ref Utf8JsonReader reader, OtlpMessageFields layout, ProtoBuffer output, int depth)
     {
-        if (depth > RecursionLimit)
+        // One limit with the wire scanner and the protobuf parser: what is accepted here replays from a spool.
+        if (depth > OtlpLimits.MaxMessageDepth)
         {
-            throw Invalid($"messages nested deeper than {RecursionLimit}");
+            throw OtlpLimits.TooDeep();
         }
 
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -79,7 +80,6 @@ internal static class OtlpJsonTranscoder
             throw Invalid($"expected an object for {layout.Descriptor.Name}, got {reader.TokenType}");
         }
 
-        output.MaxDepth = Math.Max(output.MaxDepth, depth);
         var contentStart = output.Position;
 
         // Per object: which property names were used (duplicates are errors), which fields were set

@@ -12,34 +12,42 @@ namespace Collector.Pipeline.Otlp;
 /// Walks an encoded Export*ServiceRequest without decoding it, guided by the field table:
 /// checks the whole wire structure the way Google.Protobuf's parser would read it, counts the items
 /// and checks span / log record ids. Any doubt (malformed input, invalid ids, groups, oneof members
-/// overriding each other, deep nesting) answers false, and the caller decodes instead: the decoder
-/// then produces the exact error or partial success it always did.
+/// overriding each other) answers <see cref="OtlpScanResult.Doubtful"/>, and the caller decodes
+/// instead: the decoder then produces the exact error or partial success it always did. Nesting
+/// deeper than <see cref="OtlpLimits.MaxMessageDepth"/> (the parser's own limit) is
+/// <see cref="OtlpScanResult.TooDeep"/>: the receivers refuse it without decoding.
 /// </summary>
 internal static class OtlpWireScanner
 {
-    private const int MaxDepth = 64;
-
     private static readonly OtlpMessageFields TracesRoot = OtlpFieldTable.For(ExportTraceServiceRequest.Descriptor);
     private static readonly OtlpMessageFields MetricsRoot = OtlpFieldTable.For(ExportMetricsServiceRequest.Descriptor);
     private static readonly OtlpMessageFields LogsRoot = OtlpFieldTable.For(ExportLogsServiceRequest.Descriptor);
 
     /// <summary>True when <paramref name="request"/> is well formed with valid ids; <paramref name="items"/> is then its item count.</summary>
-    public static bool TryScan(Signal signal, ReadOnlySpan<byte> request, out int items)
+    public static bool TryScan(Signal signal, ReadOnlySpan<byte> request, out int items) =>
+        Scan(signal, request, out items) == OtlpScanResult.Valid;
+
+    /// <summary>Like <see cref="TryScan"/>, telling a request nested too deep for any parser from one only doubtful.</summary>
+    public static OtlpScanResult Scan(Signal signal, ReadOnlySpan<byte> request, out int items)
     {
-        items = 0;
         var root = signal switch
         {
             Signal.Traces => TracesRoot,
             Signal.Metrics => MetricsRoot,
             _ => LogsRoot,
         };
-        return ScanMessage(root, request, 0, ref items);
+        var state = default(ScanState);
+        var valid = ScanMessage(root, request, 0, ref state);
+        items = valid ? state.Items : 0;
+        return valid ? OtlpScanResult.Valid : state.TooDeep ? OtlpScanResult.TooDeep : OtlpScanResult.Doubtful;
     }
 
-    private static bool ScanMessage(OtlpMessageFields node, ReadOnlySpan<byte> data, int depth, ref int items)
+    private static bool ScanMessage(OtlpMessageFields node, ReadOnlySpan<byte> data, int depth, ref ScanState state)
     {
-        if (depth > MaxDepth)
+        // The one cost of the limit: a compare per sub-message, as the parser's own recursion check.
+        if (depth > OtlpLimits.MaxMessageDepth)
         {
+            state.TooDeep = true;
             return false;
         }
 
@@ -101,7 +109,7 @@ internal static class OtlpWireScanner
                     switch (field.Content)
                     {
                         case OtlpFieldContent.Message:
-                            if (!ScanMessage(field.Message!, payload, depth + 1, ref items))
+                            if (!ScanMessage(field.Message!, payload, depth + 1, ref state))
                             {
                                 return false;
                             }
@@ -149,9 +157,9 @@ internal static class OtlpWireScanner
 
         return node.Kind switch
         {
-            OtlpItemKind.Span => Count(ref items) && traceId == 16 && spanId == 8 && parentId is 0 or 8,
-            OtlpItemKind.LogRecord => Count(ref items) && traceId is 0 or 16 && spanId is 0 or 8,
-            OtlpItemKind.DataPoint => Count(ref items),
+            OtlpItemKind.Span => Count(ref state.Items) && traceId == 16 && spanId == 8 && parentId is 0 or 8,
+            OtlpItemKind.LogRecord => Count(ref state.Items) && traceId is 0 or 16 && spanId is 0 or 8,
+            OtlpItemKind.DataPoint => Count(ref state.Items),
             _ => true,
         };
     }
@@ -246,4 +254,25 @@ internal static class OtlpWireScanner
 
         return false;
     }
+
+    private struct ScanState
+    {
+        public int Items;
+
+        /// <summary>Set where the scan stopped for depth alone.</summary>
+        public bool TooDeep;
+    }
+}
+
+/// <summary>What the wire scanner made of a request.</summary>
+internal enum OtlpScanResult
+{
+    /// <summary>Well formed with valid ids: it may travel as bytes.</summary>
+    Valid,
+
+    /// <summary>Malformed, invalid ids, or a shape the scanner does not vouch for: decode it.</summary>
+    Doubtful,
+
+    /// <summary>Nested deeper than <see cref="OtlpLimits.MaxMessageDepth"/>: no parser reads it, refuse it.</summary>
+    TooDeep,
 }

@@ -21,9 +21,6 @@ internal sealed class ProtoBuffer : IDisposable
 
     public int Position { get; set; }
 
-    /// <summary>Deepest message nesting written (the top-level message is 0).</summary>
-    public int MaxDepth { get; set; }
-
     public void WriteVarint(ulong value)
     {
         Ensure(10);
@@ -135,18 +132,9 @@ internal sealed class ProtoBuffer : IDisposable
         return _scratch;
     }
 
-    public TMessage ParseWith<TMessage>(MessageParser<TMessage> parser, int recursionLimit)
-        where TMessage : IMessage<TMessage>
-    {
-        // The span overload uses the default binary recursion limit (100); the JSON limit is higher.
-        if (MaxDepth < 64)
-        {
-            return parser.ParseFrom(new ReadOnlySpan<byte>(_buffer, 0, Position));
-        }
-
-        using var stream = new MemoryStream(_buffer, 0, Position, writable: false);
-        return parser.ParseFrom(CodedInputStream.CreateWithLimits(stream, int.MaxValue, recursionLimit + 1));
-    }
+    /// <summary>Parses what was written, under the parser's default recursion limit (the writer never nests deeper).</summary>
+    public TMessage Parse<TMessage>(MessageParser<TMessage> parser)
+        where TMessage : IMessage<TMessage> => parser.ParseFrom(new ReadOnlySpan<byte>(_buffer, 0, Position));
 
     public void Dispose()
     {

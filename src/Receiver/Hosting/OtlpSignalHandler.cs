@@ -19,7 +19,7 @@ internal enum ExportStatus
 {
     Accepted,
 
-    /// <summary>A pipeline refused (backpressure): the client should retry later.</summary>
+    /// <summary>A pipeline refused (backpressure, or the collector ran out of memory taking it): the client should retry later.</summary>
     Refused,
 
     /// <summary>A pipeline threw; a bug, logged, answered as an internal error.</summary>
@@ -54,6 +54,7 @@ internal sealed class OtlpSignalHandler<T>
     private readonly OtlpSignalCodec<T> _codec;
     private readonly ILogger _logger;
     private readonly TransportCounters[] _counters;
+    private readonly LogLimiter _exhaustionLog = new(TimeSpan.FromSeconds(10), maxKeys: 16);
 
     public OtlpSignalHandler(ComponentId receiver, SelfMetrics metrics, ILogger logger, IReadOnlyList<IPipelineEntry<T>> entries, OtlpSignalCodec<T> codec)
     {
@@ -116,6 +117,23 @@ internal sealed class OtlpSignalHandler<T>
             try
             {
                 result = await _entries[i].SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (DoorFailures.IsResourceExhaustion(e))
+            {
+                // Out of memory is never the data's fault: the client retries, nothing is dropped as permanent.
+                if (_exhaustionLog.TryLog(e.GetType().Name, out var suppressed))
+                {
+                    _logger.Warning("A {Signal} pipeline ran out of memory taking a request ({Exception}); answered retry later ({Suppressed} more since the last line)", Signal.ToConfigName(), e.GetType().Name, suppressed);
+                }
+
+                if (status == ExportStatus.Accepted)
+                {
+                    status = ExportStatus.Refused;
+                }
+
+                refusal ??= DoorFailures.OutOfMemoryMessage;
+                retryAfter = retryAfter > DoorFailures.RetryAfter ? retryAfter : DoorFailures.RetryAfter;
+                continue;
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {

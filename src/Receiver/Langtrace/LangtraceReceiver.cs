@@ -79,6 +79,15 @@ internal sealed class LangtraceReceiver : IReceiver
         {
             // The client went away; nobody is left to answer.
         }
+        catch (Exception e) when (DoorFailures.IsResourceExhaustion(e))
+        {
+            // Reading, decoding or handing on the request ran out of memory: the SDK retries later.
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Headers.RetryAfter = ((long)Math.Ceiling(DoorFailures.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, DoorFailures.OutOfMemoryReason, DoorFailures.OutOfMemoryMessage).ConfigureAwait(false);
+            }
+        }
         catch (Exception e)
         {
             _logger.Error(e, "Unexpected error handling a Langtrace request");
@@ -150,7 +159,9 @@ internal sealed class LangtraceReceiver : IReceiver
             }
             catch (Exception e) when (e is InvalidDataException or InvalidProtocolBufferException)
             {
-                await RejectAsync(context, StatusCodes.Status400BadRequest, "decode", $"undecodable trace request: {e.Message}").ConfigureAwait(false);
+                // Nesting beyond OtlpLimits.MaxMessageDepth is refused here (too_deep), not after a spool replay.
+                var (reason, message) = DoorFailures.Undecodable("trace", e);
+                await RejectAsync(context, StatusCodes.Status400BadRequest, reason, message).ConfigureAwait(false);
                 return;
             }
         }

@@ -28,11 +28,19 @@ namespace Collector.Receiver.Langtrace;
 /// </list>
 /// Spans are grouped into one ResourceSpans per distinct resource and one ScopeSpans per scope.
 /// A body of the wrong shape throws <see cref="InvalidDataException"/>; a span whose ids are not
-/// valid hex keeps empty ids, which the receiver's id check drops and counts.
+/// valid hex keeps empty ids, which the receiver's id check drops and counts. Attribute values
+/// nest at most as deep as the protobuf parser reads back (<see cref="OtlpLimits.MaxMessageDepth"/>,
+/// counted in the messages the JSON becomes); deeper throws <see cref="OtlpLimits.TooDeep"/>'s InvalidDataException.
 /// </summary>
 internal static class LangtraceRequestDecoder
 {
     private const long UnixEpochTicks = 621_355_968_000_000_000;
+
+    // Message levels of an attribute's AnyValue below the request: resource spans, resource, key value, any value;
+    // a span's: resource spans, scope spans, span, key value, any value; an event's or link's one more.
+    private const int ResourceValueDepth = 4;
+    private const int SpanValueDepth = 5;
+    private const int EventValueDepth = 6;
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128 };
 
     public static RepeatedField<ResourceSpans> DecodeJson(ReadOnlySpan<byte> utf8)
@@ -138,7 +146,7 @@ internal static class LangtraceRequestDecoder
             DroppedEventsCount = Count(e, "droppedEventsCount"),
             DroppedLinksCount = Count(e, "droppedLinksCount"),
         };
-        AddAttributes(span.Attributes, Property(e, "attributes"));
+        AddAttributes(span.Attributes, Property(e, "attributes"), SpanValueDepth);
 
         if (Property(e, "events") is { ValueKind: JsonValueKind.Array } events)
         {
@@ -150,7 +158,7 @@ internal static class LangtraceRequestDecoder
                     TimeUnixNano = ToTime(Property(item, "timestamp") ?? Property(item, "time"), "event time"),
                     DroppedAttributesCount = Count(item, "droppedAttributesCount"),
                 };
-                AddAttributes(ev.Attributes, Property(item, "attributes"));
+                AddAttributes(ev.Attributes, Property(item, "attributes"), EventValueDepth);
                 span.Events.Add(ev);
             }
         }
@@ -167,7 +175,7 @@ internal static class LangtraceRequestDecoder
                     TraceState = ToTraceState(Text(linked, "trace_state") ?? Text(linked, "traceState")),
                     DroppedAttributesCount = Count(item, "droppedAttributesCount"),
                 };
-                AddAttributes(link.Attributes, Property(item, "attributes"));
+                AddAttributes(link.Attributes, Property(item, "attributes"), EventValueDepth);
                 span.Links.Add(link);
             }
         }
@@ -185,7 +193,7 @@ internal static class LangtraceRequestDecoder
         }
 
         var attributes = Property(r, "attributes") ?? Property(r, "_attributes") ?? Property(r, "_syncAttributes");
-        AddAttributes(resource.Attributes, attributes);
+        AddAttributes(resource.Attributes, attributes, ResourceValueDepth);
         return (resource, Text(r, "schema_url") ?? Text(r, "schemaUrl") ?? string.Empty);
     }
 
@@ -354,7 +362,8 @@ internal static class LangtraceRequestDecoder
         return pairs.ToString();
     }
 
-    private static void AddAttributes(RepeatedField<KeyValue> target, JsonElement? e)
+    /// <summary><paramref name="valueDepth"/>: the message level of each attribute's AnyValue.</summary>
+    private static void AddAttributes(RepeatedField<KeyValue> target, JsonElement? e, int valueDepth)
     {
         if (e is not { ValueKind: JsonValueKind.Object } o)
         {
@@ -364,16 +373,26 @@ internal static class LangtraceRequestDecoder
         foreach (var property in o.EnumerateObject())
         {
             // null means "not set" in both SDKs' serialisations: no attribute.
-            if (ToAnyValue(property.Value) is { } value)
+            if (ToAnyValue(property.Value, valueDepth) is { } value)
             {
                 target.Add(new KeyValue { Key = property.Name, Value = value });
             }
         }
     }
 
-    /// <summary>JSON to AnyValue keeping types: integers stay ints, other numbers doubles, arrays and objects nest.</summary>
-    private static AnyValue? ToAnyValue(JsonElement e)
+    /// <summary>
+    /// JSON to AnyValue keeping types: integers stay ints, other numbers doubles, arrays and objects
+    /// nest. <paramref name="depth"/> is the AnyValue's message level: an array adds ArrayValue and
+    /// AnyValue (2 levels), an object KeyValueList, KeyValue and AnyValue (3).
+    /// </summary>
+    private static AnyValue? ToAnyValue(JsonElement e, int depth)
     {
+        if (depth > OtlpLimits.MaxMessageDepth
+            || (e.ValueKind is JsonValueKind.Array or JsonValueKind.Object && depth + 1 > OtlpLimits.MaxMessageDepth))
+        {
+            throw OtlpLimits.TooDeep();
+        }
+
         switch (e.ValueKind)
         {
             case JsonValueKind.String:
@@ -390,7 +409,7 @@ internal static class LangtraceRequestDecoder
                 var array = new ArrayValue();
                 foreach (var item in e.EnumerateArray())
                 {
-                    array.Values.Add(ToAnyValue(item) ?? new AnyValue());
+                    array.Values.Add(ToAnyValue(item, depth + 2) ?? new AnyValue());
                 }
 
                 return new AnyValue { ArrayValue = array };
@@ -398,7 +417,7 @@ internal static class LangtraceRequestDecoder
                 var list = new KeyValueList();
                 foreach (var property in e.EnumerateObject())
                 {
-                    list.Values.Add(new KeyValue { Key = property.Name, Value = ToAnyValue(property.Value) ?? new AnyValue() });
+                    list.Values.Add(new KeyValue { Key = property.Name, Value = ToAnyValue(property.Value, depth + 3) ?? new AnyValue() });
                 }
 
                 return new AnyValue { KvlistValue = list };

@@ -28,9 +28,23 @@ internal sealed class OtlpGrpcService
 
 /// <summary>
 /// An Export request and its decompressed wire size: either still encoded (scanned, valid, with
-/// <paramref name="Items"/> items) or decoded into <paramref name="Resources"/>.
+/// <paramref name="Items"/> items), decoded into <paramref name="Resources"/>, or refused while it
+/// was read (<paramref name="Refusal"/>: the marshaller cannot answer, the call can).
 /// </summary>
-internal sealed record GrpcExportRequest<T>(RepeatedField<T>? Resources, byte[]? Encoded, int Items, long ByteSize);
+internal sealed record GrpcExportRequest<T>(RepeatedField<T>? Resources, byte[]? Encoded, int Items, long ByteSize, GrpcRefusal? Refusal = null);
+
+/// <summary>A call refused at the door, with the reason it is counted under.</summary>
+internal sealed record GrpcRefusal(StatusCode Code, string Reason, string Message)
+{
+    public static GrpcRefusal TooDeep(Signal signal) =>
+        new(StatusCode.InvalidArgument, OtlpLimits.TooDeepReason, $"undecodable {signal.ToConfigName()} request: {OtlpLimits.TooDeepMessage}");
+
+    public static GrpcRefusal OutOfMemory { get; } = new(StatusCode.Unavailable, DoorFailures.OutOfMemoryReason, DoorFailures.OutOfMemoryMessage);
+
+    public RpcException ToException() => Code == StatusCode.Unavailable
+        ? OtlpGrpcMethodProvider.Unavailable(Message, DoorFailures.RetryAfter)
+        : new RpcException(new Status(Code, Message));
+}
 
 internal sealed class OtlpGrpcMethodProvider(
     OtlpSignalHandler<ResourceSpans> traces,
@@ -80,33 +94,68 @@ internal sealed class OtlpGrpcMethodProvider(
             // Uninitialised: every byte is overwritten, and zeroing a large-object-heap request costs a pass over it.
             var bytes = GC.AllocateUninitializedArray<byte>(checked((int)payload.Length));
             payload.CopyTo(bytes);
-            return OtlpWireScanner.TryScan(ops.Signal, bytes, out var items)
-                ? new GrpcExportRequest<T>(null, bytes, items, bytes.Length)
-                : new GrpcExportRequest<T>(ops.ParseRequest(bytes), null, 0, bytes.Length);
+            return OtlpWireScanner.Scan(ops.Signal, bytes, out var items) switch
+            {
+                OtlpScanResult.Valid => new GrpcExportRequest<T>(null, bytes, items, bytes.Length),
+                OtlpScanResult.TooDeep => new GrpcExportRequest<T>(null, null, 0, bytes.Length, GrpcRefusal.TooDeep(ops.Signal)),
+                _ => new GrpcExportRequest<T>(ops.ParseRequest(bytes), null, 0, bytes.Length),
+            };
+        }
+        catch (InvalidProtocolBufferException e) when (OtlpLimits.IsTooDeep(e))
+        {
+            // The scan stopped at an earlier doubt; the parser found the depth.
+            return new GrpcExportRequest<T>(null, null, 0, payload.Length, GrpcRefusal.TooDeep(ops.Signal));
         }
         catch (InvalidProtocolBufferException e)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"undecodable {ops.Signal.ToConfigName()} request: {e.Message}"));
         }
+        catch (Exception e) when (DoorFailures.IsResourceExhaustion(e))
+        {
+            // Thrown here, grpc-dotnet would answer UNKNOWN, which SDKs do not retry.
+            return new GrpcExportRequest<T>(null, null, 0, payload.Length, GrpcRefusal.OutOfMemory);
+        }
+    }
+
+    /// <summary>UNAVAILABLE with RetryInfo in grpc-status-details-bin, as OTLP clients read the delay.</summary>
+    internal static RpcException Unavailable(string message, TimeSpan delay)
+    {
+        var trailers = new Metadata
+        {
+            { "grpc-status-details-bin", RpcStatus.ToProtobuf((int)StatusCode.Unavailable, message, RpcStatus.RetryInfo(delay)) },
+        };
+        return new RpcException(new Status(StatusCode.Unavailable, message), trailers);
     }
 
     private static async Task<IMessage> ExportAsync<T>(OtlpSignalHandler<T> handler, GrpcExportRequest<T> request, ServerCallContext call)
         where T : class, IMessage<T>
     {
-        var client = call.GetHttpContext().Connection.RemoteIpAddress?.ToString();
-        var outcome = request.Encoded is { } encoded
-            ? await handler.ExportEncodedAsync(encoded, request.Items, client, Transport.Grpc, call.CancellationToken).ConfigureAwait(false)
-            : await handler.ExportAsync(request.Resources!, request.ByteSize, client, Transport.Grpc, call.CancellationToken).ConfigureAwait(false);
+        var http = call.GetHttpContext();
+        if (request.Refusal is { } refusal)
+        {
+            http.Items[OtlpGrpcMiddleware.RejectionReasonKey] = refusal.Reason;
+            throw refusal.ToException();
+        }
+
+        var client = http.Connection.RemoteIpAddress?.ToString();
+        ExportOutcome outcome;
+        try
+        {
+            outcome = request.Encoded is { } encoded
+                ? await handler.ExportEncodedAsync(encoded, request.Items, client, Transport.Grpc, call.CancellationToken).ConfigureAwait(false)
+                : await handler.ExportAsync(request.Resources!, request.ByteSize, client, Transport.Grpc, call.CancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (DoorFailures.IsResourceExhaustion(e))
+        {
+            http.Items[OtlpGrpcMiddleware.RejectionReasonKey] = DoorFailures.OutOfMemoryReason;
+            throw GrpcRefusal.OutOfMemory.ToException();
+        }
+
         switch (outcome.Status)
         {
             case ExportStatus.Refused:
                 var delay = outcome.RetryAfter > TimeSpan.Zero ? outcome.RetryAfter : TimeSpan.FromSeconds(1);
-                var message = outcome.Message ?? "pipeline is full";
-                var trailers = new Metadata
-                {
-                    { "grpc-status-details-bin", RpcStatus.ToProtobuf((int)StatusCode.Unavailable, message, RpcStatus.RetryInfo(delay)) },
-                };
-                throw new RpcException(new Status(StatusCode.Unavailable, message), trailers);
+                throw Unavailable(outcome.Message ?? "pipeline is full", delay);
             case ExportStatus.Failed:
                 throw new RpcException(new Status(StatusCode.Internal, "internal error"));
             default:
@@ -121,6 +170,9 @@ internal sealed class OtlpGrpcMethodProvider(
 /// </summary>
 internal sealed class OtlpGrpcMiddleware(BearerTokenAuthenticator? auth, RejectionCounter rejections, Serilog.ILogger logger)
 {
+    /// <summary>HttpContext item naming the rejection reason when the status alone does not tell it (too_deep, out_of_memory).</summary>
+    public const string RejectionReasonKey = "collector.rejection_reason";
+
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         if (auth is not null && !auth.IsAuthorized(context.Request.Headers.Authorization))
@@ -137,7 +189,7 @@ internal sealed class OtlpGrpcMiddleware(BearerTokenAuthenticator? auth, Rejecti
         }
 
         await next(context).ConfigureAwait(false);
-        var reason = ReasonOf(StatusOf(context));
+        var reason = context.Items.TryGetValue(RejectionReasonKey, out var set) && set is string named ? named : ReasonOf(StatusOf(context));
         if (reason is not null)
         {
             rejections.Count(Transport.Grpc, reason);

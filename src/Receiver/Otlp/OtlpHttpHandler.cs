@@ -70,6 +70,15 @@ internal sealed class OtlpHttpHandler
         {
             // The client went away; nobody is left to answer.
         }
+        catch (Exception e) when (DoorFailures.IsResourceExhaustion(e))
+        {
+            // Reading, decoding or handing on the request ran out of memory: the client retries later.
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Headers.RetryAfter = ((long)Math.Ceiling(DoorFailures.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable, DoorFailures.OutOfMemoryReason, DoorFailures.OutOfMemoryMessage, FormatOf(context.Request.ContentType)).ConfigureAwait(false);
+            }
+        }
         catch (Exception e)
         {
             _logger.Error(e, "Unexpected error handling an OTLP/HTTP request");
@@ -137,7 +146,14 @@ internal sealed class OtlpHttpHandler
         using (bytes)
         {
             byteSize = bytes.Length;
-            if (format == BodyFormat.Protobuf && Pipeline.Otlp.OtlpWireScanner.TryScan(SignalOps<T>.Instance.Signal, bytes.Span, out scannedItems))
+            var scan = format == BodyFormat.Protobuf ? Pipeline.Otlp.OtlpWireScanner.Scan(SignalOps<T>.Instance.Signal, bytes.Span, out scannedItems) : Pipeline.Otlp.OtlpScanResult.Doubtful;
+            if (scan == Pipeline.Otlp.OtlpScanResult.TooDeep)
+            {
+                await RejectAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, Pipeline.Otlp.OtlpLimits.TooDeepReason, $"undecodable {signal} request: {Pipeline.Otlp.OtlpLimits.TooDeepMessage}", format).ConfigureAwait(false);
+                return;
+            }
+
+            if (scan == Pipeline.Otlp.OtlpScanResult.Valid)
             {
                 // Well formed with valid ids: forwarded as bytes, as over gRPC (an owned copy: the read buffer is pooled).
                 encoded = GC.AllocateUninitializedArray<byte>(bytes.Length);
@@ -153,7 +169,8 @@ internal sealed class OtlpHttpHandler
                 }
                 catch (Exception e) when (e is InvalidDataException or InvalidProtocolBufferException)
                 {
-                    await RejectAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, "decode", $"undecodable {signal} request: {e.Message}", format).ConfigureAwait(false);
+                    var (reason, message) = DoorFailures.Undecodable(signal, e);
+                    await RejectAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, reason, message, format).ConfigureAwait(false);
                     return;
                 }
             }

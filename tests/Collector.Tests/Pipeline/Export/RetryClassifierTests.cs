@@ -1,11 +1,44 @@
 using System.Net;
+using Collector.Exporters.OtlpHttp;
+using Collector.Pipeline;
 using Collector.Pipeline.Export;
+using Collector.Pipeline.Telemetry;
 using Grpc.Core;
+using ResourceSpans = OpenTelemetry.Proto.Trace.V1.ResourceSpans;
 
 namespace Collector.Tests.Exporters;
 
-public sealed class RetryClassifierTests
+public sealed class RetryClassifierTests : ExporterTestBase
 {
+    [Test]
+    public void Out_of_memory_while_sending_is_retryable_never_permanent()
+    {
+        // Issue 14, loss path 6: under a heap limit these were "permanent" and the batches dropped.
+        Assert.That(RetryClassifier.FromException(new OutOfMemoryException("heap hard limit")).Outcome, Is.EqualTo(ExportOutcome.Retryable));
+        Assert.That(RetryClassifier.FromException(new InsufficientMemoryException()).Outcome, Is.EqualTo(ExportOutcome.Retryable));
+        Assert.That(RetryClassifier.FromException(new InsufficientExecutionStackException()).Outcome, Is.EqualTo(ExportOutcome.Retryable));
+        Assert.That(RetryClassifier.FromException(new InvalidOperationException("a bug")).Outcome, Is.EqualTo(ExportOutcome.Permanent), "other exceptions stay permanent");
+    }
+
+    [Test]
+    public async Task A_sender_that_runs_out_of_memory_once_is_retried_and_delivers()
+    {
+        var backend = await HttpBackendAsync();
+        var config = new OtlpHttpExporterConfig { Endpoint = backend.BaseUrl };
+        ExporterTestKit.FastRetry(config);
+        using var http = new OtlpHttpSender<ResourceSpans>(config);
+        var flaky = new OutOfMemoryOnce(http);
+        var retries = new Counter();
+        var retry = new RetrySender<ResourceSpans>(new TimeoutSender<ResourceSpans>(flaky, config.Timeout), config.RetryOnFailure, retries, stopRetrying: () => false);
+
+        var (outcome, _) = await retry.SendAsync(ExporterTestKit.Spans(3), CancellationToken.None);
+
+        Assert.That(outcome, Is.EqualTo(SendOutcome.Delivered));
+        Assert.That(flaky.Attempts, Is.EqualTo(2));
+        Assert.That(retries.Count, Is.EqualTo(1));
+        Assert.That(backend.Calls, Has.Count.EqualTo(1), "the second attempt reached the backend");
+    }
+
     [TestCase(429, ExportOutcome.Retryable)]
     [TestCase(502, ExportOutcome.Retryable)]
     [TestCase(503, ExportOutcome.Retryable)]
@@ -108,5 +141,18 @@ public sealed class RetryClassifierTests
         var result = RetryClassifier.FromException(new HttpRequestException("The SSL connection could not be established, see inner exception.", new System.Security.Authentication.AuthenticationException("untrusted root")));
 
         Assert.That(result.Error, Does.Contain("AuthenticationException: untrusted root"));
+    }
+
+    /// <summary>Throws OutOfMemoryException on the first attempt (a heap limit hit mid-send), then sends for real.</summary>
+    private sealed class OutOfMemoryOnce(IExportSender<ResourceSpans> next) : IExportSender<ResourceSpans>
+    {
+        private int _attempts;
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public Task<ExportResult> SendAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _attempts) == 1
+                ? throw new OutOfMemoryException("test: heap hard limit")
+                : next.SendAsync(batch, cancellationToken);
     }
 }

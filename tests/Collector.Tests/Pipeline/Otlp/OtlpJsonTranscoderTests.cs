@@ -371,10 +371,12 @@ public sealed class OtlpJsonTranscoderTests
     }
 
     [Test]
-    public void Nested_any_values_follow_the_former_limits()
+    public void Nested_any_values_stop_at_the_protobuf_parsers_limit()
     {
-        // arrayValue nesting: 2 messages per level; the message limit (128) binds before JSON depth (256).
-        foreach (var levels in new[] { 10, 60, 61, 62, 63, 80 })
+        // A span attribute's value is message level 5; arrayValue adds 2 levels, kvlistValue 3. The
+        // limit is OtlpLimits.MaxMessageDepth (100), Google.Protobuf's own: the former decoder took
+        // 128 (61 arrays, 41 kvlists), and what lay past 100 was lost on spool replay.
+        foreach (var levels in new[] { 10, 46, 47, 48, 61, 62, 80 })
         {
             var value = "{\"stringValue\":\"leaf\"}";
             for (var i = 0; i < levels; i++)
@@ -382,12 +384,10 @@ public sealed class OtlpJsonTranscoderTests
                 value = "{\"arrayValue\":{\"values\":[" + value + "]}}";
             }
 
-            var bytes = Encoding.UTF8.GetBytes(Attribute(value));
-            AssertSameOutcome(bytes, ExportTraceServiceRequest.Parser);
+            AssertAcceptedWithinTheLimit(Encoding.UTF8.GetBytes(Attribute(value)), accepted: 5 + (2 * levels) <= OtlpLimits.MaxMessageDepth, $"{levels} arrays");
         }
 
-        // kvlistValue nesting: 3 messages per level, so 41 levels reach exactly the limit (128).
-        foreach (var levels in new[] { 40, 41, 42 })
+        foreach (var levels in new[] { 30, 31, 32, 41, 42 })
         {
             var value = "{\"boolValue\":true}";
             for (var i = 0; i < levels; i++)
@@ -395,10 +395,24 @@ public sealed class OtlpJsonTranscoderTests
                 value = "{\"kvlistValue\":{\"values\":[{\"key\":\"k\",\"value\":" + value + "}]}}";
             }
 
-            var bytes = Encoding.UTF8.GetBytes(Attribute(value));
-            AssertSameOutcome(bytes, ExportTraceServiceRequest.Parser);
-            Assert.That(Refuses(() => OtlpJson.Parse(bytes, ExportTraceServiceRequest.Parser)), Is.EqualTo(levels > 41), $"{levels} levels");
+            AssertAcceptedWithinTheLimit(Encoding.UTF8.GetBytes(Attribute(value)), accepted: 5 + (3 * levels) <= OtlpLimits.MaxMessageDepth, $"{levels} kvlists");
         }
+    }
+
+    /// <summary>Within the limit: as the former decoder, and the result parses again with Google.Protobuf's defaults; beyond: refused as too deep.</summary>
+    private static void AssertAcceptedWithinTheLimit(byte[] json, bool accepted, string what)
+    {
+        if (!accepted)
+        {
+            var error = Assert.Throws<InvalidDataException>(() => OtlpJson.Parse(json, ExportTraceServiceRequest.Parser), what);
+            Assert.That(error!.Message, Does.Contain("nested deeper than 100"));
+            Assert.That(OtlpLimits.IsTooDeep(error!), Is.True, what);
+            return;
+        }
+
+        Assert.That(AssertSameOutcome(json, ExportTraceServiceRequest.Parser), Is.True, what);
+        var decoded = OtlpJson.Parse(json, ExportTraceServiceRequest.Parser);
+        Assert.That(ExportTraceServiceRequest.Parser.ParseFrom(decoded.ToByteArray()), Is.EqualTo(decoded), what);
     }
 
     /// <summary>Edge cases where only agreement matters (accepted alike, or refused alike).</summary>

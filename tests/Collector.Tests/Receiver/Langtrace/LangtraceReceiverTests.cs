@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Collector.Pipeline;
 using Collector.Pipeline.Configuration;
+using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
 using Collector.Receiver.Langtrace;
 using Collector.Tests.Receiver;
@@ -203,6 +204,65 @@ public sealed class LangtraceReceiverTests
         using var response = await Http.SendAsync(request);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
         Assert.That(response.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(3)));
+    }
+
+    [Test]
+    public async Task Legacy_values_nest_as_deep_as_protobuf_reads_back_and_one_level_more_is_refused_and_counted()
+    {
+        // A span attribute's value is message level 5; a JSON array adds 2 levels, an object 3.
+        // 48 arrays, the innermost empty: its ArrayValue is level 100, the deepest accepted.
+        var deepest = new string('[', 48) + new string(']', 48);
+        var oneArrayDeeper = new string('[', 48) + "1" + new string(']', 48);
+        var oneObjectDeeper = string.Concat(Enumerable.Repeat("{\"k\":", 32)) + "true" + new string('}', 32);
+        static string Spans(string value, string spanId) =>
+            $$$"""[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"{{{spanId}}}","name":"deep","startTime":[1,0],"endTime":[2,0],"attributes":{"deep":{{{value}}}}}]""";
+
+        var accepted = await PostAsync(Spans(deepest, "eee19b7ec3c1b174"), "application/json", "x");
+        var arrays = await PostAsync(Spans(oneArrayDeeper, "eee19b7ec3c1b175"), "application/json", "x");
+        var objects = await PostAsync(Spans(oneObjectDeeper, "eee19b7ec3c1b176"), "application/json", "x");
+        var otlpJson = await PostAsync(OtlpJson.Format(Otlp.NestedValues.Traces(101)), "application/json", "x");
+        var otlpProtobuf = await PostAsync(Otlp.NestedValues.Traces(101).ToByteArray(), "application/x-protobuf", "x");
+        var other = await PostAsync(LangtraceFixtures.TypeScript, "application/json", LangtraceFixtures.TypeScriptUserAgent);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(accepted.Status, Is.EqualTo(HttpStatusCode.OK));
+            foreach (var refused in new[] { arrays, objects, otlpJson, otlpProtobuf })
+            {
+                Assert.That(refused.Status, Is.EqualTo(HttpStatusCode.BadRequest));
+                Assert.That(refused.Body, Does.Contain("nested deeper than 100 levels"));
+            }
+
+            Assert.That(other.Status, Is.EqualTo(HttpStatusCode.OK), "other data still delivered");
+            Assert.That(_metrics.Sum("collector_receiver_rejected_requests_total", ("reason", "too_deep")), Is.EqualTo(4));
+            Assert.That(_metrics.Sum("collector_receiver_accepted_spans_total"), Is.EqualTo(3));
+        });
+
+        // What was accepted is exactly as deep as the parser's default allows, and parses again (spool replay, a peer).
+        var batches = _traces.Batches;
+        Assert.That(batches, Has.Count.EqualTo(2));
+        var request = new OpenTelemetry.Proto.Collector.Trace.V1.ExportTraceServiceRequest { ResourceSpans = { batches[0].Resources } };
+        Assert.That(Otlp.NestedValues.DepthOf(request), Is.EqualTo(100));
+        Assert.That(OpenTelemetry.Proto.Collector.Trace.V1.ExportTraceServiceRequest.Parser.ParseFrom(request.ToByteArray()), Is.EqualTo(request));
+    }
+
+    [Test]
+    public async Task Out_of_memory_in_a_pipeline_is_answered_503_with_retry_after_and_the_receiver_keeps_serving()
+    {
+        _traces.ThrowOnSubmit = static () => new OutOfMemoryException("test: heap hard limit");
+        using (var request = Request(Encoding.UTF8.GetBytes(LangtraceFixtures.OtlpJson), "application/json", "x", Key, "/api/trace"))
+        using (var response = await Http.SendAsync(request))
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(response.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(1)));
+            Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("out of memory"));
+        }
+
+        _traces.ThrowOnSubmit = null;
+        var retried = await PostAsync(LangtraceFixtures.OtlpJson, "application/json", "x");
+        Assert.That(retried.Status, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(_traces.Batches, Has.Count.EqualTo(1));
+        Assert.That(_metrics.Sum("collector_receiver_refused_spans_total"), Is.GreaterThan(0));
     }
 
     [Test]

@@ -56,6 +56,14 @@ internal static class GrpcTestSupport
         return (code, message, details);
     }
 
+    /// <summary>The delay of a google.rpc.RetryInfo detail (retry_delay = 1, a Duration).</summary>
+    public static TimeSpan RetryDelay(ByteString retryInfo)
+    {
+        var input = retryInfo.CreateCodedInput();
+        Assert.That(WireFormat.GetTagFieldNumber(input.ReadTag()), Is.EqualTo(1));
+        return Google.Protobuf.WellKnownTypes.Duration.Parser.ParseFrom(input.ReadBytes()).ToTimeSpan();
+    }
+
     private sealed class PassThrough(Stream inner) : Stream
     {
         public override bool CanRead => false;

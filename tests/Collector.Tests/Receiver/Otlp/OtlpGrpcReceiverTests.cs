@@ -250,14 +250,9 @@ public sealed class OtlpGrpcReceiverTests
         probe.Stop();
     }
 
-    private static TimeSpan ParseRetryDelay(ByteString retryInfo)
-    {
-        var input = retryInfo.CreateCodedInput();
-        Assert.That(WireFormat.GetTagFieldNumber(input.ReadTag()), Is.EqualTo(1));
-        return Google.Protobuf.WellKnownTypes.Duration.Parser.ParseFrom(input.ReadBytes()).ToTimeSpan();
-    }
+    private static TimeSpan ParseRetryDelay(ByteString retryInfo) => GrpcTestSupport.RetryDelay(retryInfo);
 
-    private static async Task AssertStillServesAsync(ReceiverHarness h, GrpcChannel channel)
+    internal static async Task AssertStillServesAsync(ReceiverHarness h, GrpcChannel channel)
     {
         var before = h.Traces.Batches.Count;
         await new TraceService.TraceServiceClient(channel).ExportAsync(OtlpSamples.Traces(1));
