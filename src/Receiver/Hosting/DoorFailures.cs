@@ -1,4 +1,6 @@
+using System.Globalization;
 using Collector.Pipeline.Otlp;
+using Microsoft.AspNetCore.Http;
 
 namespace Collector.Receiver.Hosting;
 
@@ -17,6 +19,10 @@ internal static class DoorFailures
 
     /// <summary>As the pipeline door's refusals: the SDKs back off further on their own.</summary>
     public static TimeSpan RetryAfter { get; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Writes <c>Retry-After</c> in whole seconds, at least 1 (the header has no fractions; 0 would invite an immediate retry).</summary>
+    public static void SetRetryAfter(HttpResponse response, TimeSpan delay) =>
+        response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>An exception that says the collector, not the request, is at fault: answer "retry".</summary>
     public static bool IsResourceExhaustion(Exception exception) =>

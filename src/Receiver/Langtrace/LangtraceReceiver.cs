@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Collector.Pipeline;
 using Collector.Pipeline.Configuration.Common;
@@ -84,7 +83,7 @@ internal sealed class LangtraceReceiver : IReceiver
             // Reading, decoding or handing on the request ran out of memory: the SDK retries later.
             if (!context.Response.HasStarted)
             {
-                context.Response.Headers.RetryAfter = ((long)Math.Ceiling(DoorFailures.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                DoorFailures.SetRetryAfter(context.Response, DoorFailures.RetryAfter);
                 await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, DoorFailures.OutOfMemoryReason, DoorFailures.OutOfMemoryMessage).ConfigureAwait(false);
             }
         }
@@ -170,8 +169,7 @@ internal sealed class LangtraceReceiver : IReceiver
         switch (outcome.Status)
         {
             case ExportStatus.Refused:
-                var seconds = Math.Max(1, (long)Math.Ceiling(outcome.RetryAfter.TotalSeconds));
-                context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                DoorFailures.SetRetryAfter(context.Response, outcome.RetryAfter);
                 await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, outcome.Message ?? "pipeline is full").ConfigureAwait(false);
                 return;
             case ExportStatus.Failed:

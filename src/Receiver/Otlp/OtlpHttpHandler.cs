@@ -75,7 +75,7 @@ internal sealed class OtlpHttpHandler
             // Reading, decoding or handing on the request ran out of memory: the client retries later.
             if (!context.Response.HasStarted)
             {
-                context.Response.Headers.RetryAfter = ((long)Math.Ceiling(DoorFailures.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                DoorFailures.SetRetryAfter(context.Response, DoorFailures.RetryAfter);
                 await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable, DoorFailures.OutOfMemoryReason, DoorFailures.OutOfMemoryMessage, FormatOf(context.Request.ContentType)).ConfigureAwait(false);
             }
         }
@@ -183,8 +183,7 @@ internal sealed class OtlpHttpHandler
         switch (outcome.Status)
         {
             case ExportStatus.Refused:
-                var seconds = Math.Max(1, (long)Math.Ceiling(outcome.RetryAfter.TotalSeconds));
-                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                DoorFailures.SetRetryAfter(context.Response, outcome.RetryAfter);
                 await WriteStatusAsync(context, StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable, outcome.Message ?? "pipeline is full", format).ConfigureAwait(false);
                 return;
             case ExportStatus.Failed:
