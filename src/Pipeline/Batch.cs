@@ -168,6 +168,26 @@ public sealed class Batch<T>
         return true;
     }
 
+    /// <summary>
+    /// Halves a copy of <paramref name="batch"/> (the original may be shared with other consumers) for a
+    /// store whose rows it does not fit: the parts carry no acks. False when it cannot be split (a single
+    /// item, or one metric holding every point).
+    /// </summary>
+    internal static bool TrySplitCopy(Batch<T> batch, out Batch<T> first, out Batch<T> rest)
+    {
+        var resources = new RepeatedField<T>();
+        foreach (var resource in batch.Resources)
+        {
+            resources.Add(resource.Clone());
+        }
+
+        var head = SignalOps<T>.Instance.SplitOff(resources, batch.ItemCount / 2, out var moved);
+        var firstBytes = ByteShare(batch.ByteSize, moved, batch.ItemCount);
+        first = new Batch<T>(head, moved, firstBytes) { ReceivedAt = batch.ReceivedAt };
+        rest = new Batch<T>(resources, batch.ItemCount - moved, batch.ByteSize - firstBytes) { ReceivedAt = batch.ReceivedAt };
+        return moved > 0 && moved < batch.ItemCount;
+    }
+
     /// <summary>A copy for another consumer: encoded segments are shared (immutable), decoded resources deep-cloned.</summary>
     public Batch<T> Clone()
     {
@@ -228,7 +248,11 @@ public sealed class Batch<T>
         }
     }
 
-    /// <summary>This holder is done with the batch: it was delivered, made durable, or dropped by rule.</summary>
+    /// <summary>
+    /// This holder is done with the batch in one step: it was delivered, made durable, or dropped by
+    /// rule. A holder that keeps the batch in memory first calls <see cref="SettleTaken"/> and later
+    /// <see cref="SettleDelivered"/> or <see cref="FailDelivery"/> instead.
+    /// </summary>
     public void CompleteAcks()
     {
         if (Acks is null)
@@ -242,7 +266,19 @@ public sealed class Batch<T>
         }
     }
 
-    /// <summary>This holder could not take the batch: the client should retry.</summary>
+    /// <summary>
+    /// This holder took the batch into memory (an exporter queue): the acks that do not wait for
+    /// delivery complete; those of a durable pipeline door wait for <see cref="SettleDelivered"/>.
+    /// </summary>
+    public void SettleTaken() => Settle(waitsForDelivery: false, failure: null);
+
+    /// <summary>After <see cref="SettleTaken"/>: the batch was sent, spooled, or dropped by an explicit rule.</summary>
+    public void SettleDelivered() => Settle(waitsForDelivery: true, failure: null);
+
+    /// <summary>After <see cref="SettleTaken"/>: the batch was lost before it was sent or spooled (shutdown, spool error).</summary>
+    public void FailDelivery(string reason) => Settle(waitsForDelivery: true, failure: reason);
+
+    /// <summary>This holder could not take the batch: the client should retry (a durable door keeps the request for replay).</summary>
     public void FailAcks(string reason)
     {
         if (Acks is null)
@@ -253,6 +289,31 @@ public sealed class Batch<T>
         foreach (var ack in Acks)
         {
             ack.Fail(reason);
+        }
+    }
+
+    private void Settle(bool waitsForDelivery, string? failure)
+    {
+        if (Acks is null)
+        {
+            return;
+        }
+
+        foreach (var ack in Acks)
+        {
+            if (ack.WaitsForDelivery != waitsForDelivery)
+            {
+                continue;
+            }
+
+            if (failure is null)
+            {
+                ack.Complete();
+            }
+            else
+            {
+                ack.Fail(failure);
+            }
         }
     }
 
@@ -274,13 +335,19 @@ public sealed class Batch<T>
 }
 
 /// <summary>
-/// Completion handle of one client request for durable acknowledgement: counts the holders of
-/// its data; completes when all have settled, fails as soon as one fails.
+/// Completion handle of one client request in one pipeline: counts the holders of its data;
+/// completes when all have settled, fails as soon as one fails. Two kinds (docs/architecture.md,
+/// "Acks and durability"): an answer ack (a write_ahead exporter spool; the client waits for it)
+/// settles when each holder has the data durably or in memory; a delivery ack (durable ingress;
+/// its log entry is released by it) settles only when each holder has sent, spooled or dropped it by rule.
 /// </summary>
-public sealed class DeliveryAck
+public sealed class DeliveryAck(bool waitsForDelivery = false)
 {
     private readonly TaskCompletionSource<string?> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _pending = 1;
+
+    /// <summary>True for a durable ingress ack: exporters settle it on delivery, not when they queue the batch.</summary>
+    public bool WaitsForDelivery { get; } = waitsForDelivery;
 
     /// <summary>Completes with null on success, or with the first failure reason.</summary>
     public Task<string?> Task => _done.Task;

@@ -79,4 +79,7 @@ public sealed class PipelineConfig
     /// answers UNAVAILABLE / 503 with Retry-After (default 2s).
     /// </summary>
     public TimeSpan SubmitTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>durability: the door's write-ahead log; null (absent) when the pipeline keeps requests in memory only.</summary>
+    public DurabilityConfig? Durability { get; init; }
 }

@@ -122,8 +122,14 @@ internal static class ConfigLoader
             Check("extensions", id, config.Extensions);
         }
 
-        foreach (var pipeline in config.Service.Pipelines.Values)
+        foreach (var (pipelineId, pipeline) in config.Service.Pipelines)
         {
+            if (pipeline.Durability is { } durability)
+            {
+                ConfigBinder.ValidateEnvironment(
+                    DurabilityConfig.LogOwner(pipelineId), durability, errors.At("service").At("pipelines").At(pipelineId.ToString()).At("durability"));
+            }
+
             foreach (var id in pipeline.Receivers)
             {
                 Check("receivers", id, config.Receivers);
@@ -245,6 +251,11 @@ internal static class ConfigLoader
             if (pipeline.SubmitTimeout <= TimeSpan.Zero)
             {
                 at.Add("submit_timeout", "must be greater than 0");
+            }
+
+            if (pipeline.Durability is { } durability)
+            {
+                ConfigBinder.Validate(durability, at.At("durability"));
             }
         }
 

@@ -35,18 +35,18 @@ internal sealed class CallerSender<T>(CountingSender<T> next, ExporterTelemetry 
         {
             if (stopping.IsStopping)
             {
-                telemetry.DroppedShutdown.Add(batch.ItemCount);
+                DropAtShutdown(batch);
                 return;
             }
 
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping.Abort);
             if (linked.IsCancellationRequested)
             {
-                telemetry.DroppedShutdown.Add(batch.ItemCount);
+                DropAtShutdown(batch);
                 return;
             }
 
-            telemetry.CountUnspooled(batch.ItemCount, await next.SendAsync(batch, linked.Token));
+            telemetry.SettleUnspooled(batch, await next.SendAsync(batch, linked.Token));
         }
         finally
         {
@@ -55,5 +55,11 @@ internal sealed class CallerSender<T>(CountingSender<T> next, ExporterTelemetry 
                 _drained.TrySetResult();
             }
         }
+    }
+
+    private void DropAtShutdown(Batch<T> batch)
+    {
+        telemetry.DroppedShutdown.Add(batch.ItemCount);
+        batch.FailDelivery("exporter is shutting down");
     }
 }

@@ -169,25 +169,27 @@ public sealed class SendingQueueConfig : IValidatable
 }
 
 /// <summary>
-/// sending_queue.spool: where batches wait on disk (SQLite, one database per exporter id). Used by
-/// the exporter helper: every batch before its ack (write_ahead), or batches that could not be
-/// queued or delivered (on_failure); see Export/README.md.
+/// The settings of one SQLite spool file (see Spool/README.md): an exporter's <c>sending_queue.spool</c>
+/// and a durable pipeline door's log (<c>service.pipelines.&lt;id&gt;.durability</c>) share them.
 /// </summary>
-public sealed class SpoolConfig : IValidatable, IEnvironmentValidatable
+public abstract class SpoolStorageConfig : IValidatable, IEnvironmentValidatable
 {
     public string Directory { get; set; } = string.Empty;
 
     /// <summary>Bound on database + WAL bytes; never exceeded.</summary>
     public int MaxSizeMib { get; set; } = 50;
 
-    public SpoolDurability Durability { get; set; } = SpoolDurability.WriteAhead;
-
     public SpoolOnFull OnFull { get; set; } = SpoolOnFull.Reject;
 
     /// <summary>What happens when the spool cannot be created, opened or written at start.</summary>
     public SpoolOnUnavailable OnUnavailable { get; set; } = SpoolOnUnavailable.Fail;
 
-    public void Validate(ConfigErrors errors)
+    /// <summary>The cap in bytes.</summary>
+    internal long MaxBytes => (long)MaxSizeMib << 20;
+
+    internal SpoolFullPolicy FullPolicy => OnFull == SpoolOnFull.DropOldest ? SpoolFullPolicy.DropOldest : SpoolFullPolicy.Reject;
+
+    public virtual void Validate(ConfigErrors errors)
     {
         if (string.IsNullOrWhiteSpace(Directory))
         {
@@ -203,11 +205,6 @@ public sealed class SpoolConfig : IValidatable, IEnvironmentValidatable
             errors.Add("max_size_mib", "must be >= 1");
         }
 
-        if (!Enum.IsDefined(Durability))
-        {
-            errors.Add("durability", "must be write_ahead or on_failure");
-        }
-
         if (!Enum.IsDefined(OnFull))
         {
             errors.Add("on_full", "must be reject or drop_oldest");
@@ -221,7 +218,7 @@ public sealed class SpoolConfig : IValidatable, IEnvironmentValidatable
 
     /// <summary>
     /// <c>collector validate</c>: with <c>on_unavailable: fail</c>, a directory that cannot hold the
-    /// spool file is reported here as it would stop the start (see <see cref="SpoolLocation"/>).
+    /// spool file of <paramref name="owner"/> is reported here as it would stop the start (see <see cref="SpoolLocation"/>).
     /// </summary>
     public void ValidateEnvironment(ComponentId owner, ConfigErrors errors)
     {
@@ -229,6 +226,25 @@ public sealed class SpoolConfig : IValidatable, IEnvironmentValidatable
             && SpoolLocation.Problem(Directory, SpoolFiles.FileNameFor(owner.ToString())) is { } problem)
         {
             errors.Add("directory", problem);
+        }
+    }
+}
+
+/// <summary>
+/// sending_queue.spool: where batches wait on disk (SQLite, one database per exporter id). Used by
+/// the exporter helper: every batch before its ack (write_ahead), or batches that could not be
+/// queued or delivered (on_failure); see Export/README.md.
+/// </summary>
+public sealed class SpoolConfig : SpoolStorageConfig
+{
+    public SpoolDurability Durability { get; set; } = SpoolDurability.WriteAhead;
+
+    public override void Validate(ConfigErrors errors)
+    {
+        base.Validate(errors);
+        if (!Enum.IsDefined(Durability))
+        {
+            errors.Add("durability", "must be write_ahead or on_failure");
         }
     }
 }

@@ -94,8 +94,8 @@ internal sealed class ExporterHelper<T> : IExporter<T>
             return ValueTask.CompletedTask;
         }
 
-        // Nothing here is durable: settle the acks at once so that clients are not held.
-        batch.CompleteAcks();
+        // Nothing here is durable: clients are not held; a durable door's acks wait for the send.
+        batch.SettleTaken();
         return _callerSender!.SendAsync(batch, cancellationToken);
     }
 

@@ -96,8 +96,24 @@ internal sealed class ExporterTelemetry
     /// <summary>
     /// A send that ended without a spool to keep the batch in: retries exhausted is counted as such
     /// (logged once per cause), stopped by shutdown as shutdown. Other outcomes are counted already.
+    /// Then settles the batch's delivery acks: failed when shutdown stopped it (a durable door keeps
+    /// the request for replay), complete otherwise (sent, or dropped by rule).
     /// </summary>
-    public void CountUnspooled(int items, Delivery delivery)
+    public void SettleUnspooled<T>(Batch<T> batch, Delivery delivery)
+        where T : class, Google.Protobuf.IMessage<T>
+    {
+        CountUnspooled(batch.ItemCount, delivery);
+        if (delivery.Outcome == SendOutcome.Stopped)
+        {
+            batch.FailDelivery("exporter is shutting down");
+        }
+        else
+        {
+            batch.SettleDelivered();
+        }
+    }
+
+    private void CountUnspooled(int items, Delivery delivery)
     {
         switch (delivery.Outcome)
         {

@@ -7,8 +7,8 @@ namespace Collector.Pipeline.Export;
 /// The bounded in-memory sending queue: <c>sending_queue.queue_size</c> in the unit of
 /// <c>sending_queue.sizer</c> (batches, items or bytes) waiting for a consumer; batches being sent
 /// (at most <c>num_consumers</c>) are not counted, whatever the sizer. Nothing in it is durable:
-/// acks settle when a batch is taken, a full queue drops (queue_full), and a batch the backend would
-/// not take in time is dropped (retries_exhausted, shutdown).
+/// answer acks settle when a batch is taken, delivery acks (durable ingress) when it was sent or
+/// dropped by rule (queue_full, retries_exhausted) and fail when shutdown drops it.
 /// </summary>
 internal sealed class MemoryQueue<T> : IExportQueue<T>
     where T : class, IMessage<T>
@@ -70,7 +70,7 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
 
     public void Enqueue(Batch<T> batch)
     {
-        batch.CompleteAcks();
+        batch.SettleTaken();
         var refused = Offer(batch);
         if (refused is null)
         {
@@ -80,8 +80,11 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
         refused.Add(batch.ItemCount);
         if (refused != _telemetry.DroppedQueueFull)
         {
+            batch.FailDelivery("exporter is shutting down");
             return;
         }
+
+        batch.SettleDelivered();
 
         if (IsLargerThanQueue(batch))
         {
@@ -151,9 +154,13 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
 
     public ValueTask<bool> WaitForWorkAsync() => _channel.Reader.WaitToReadAsync();
 
-    public void Settle(QueuedBatch<T> work, Delivery delivery) => _telemetry.CountUnspooled(work.Batch.ItemCount, delivery);
+    public void Settle(QueuedBatch<T> work, Delivery delivery) => _telemetry.SettleUnspooled(work.Batch, delivery);
 
-    public void Park(QueuedBatch<T> work) => _telemetry.DroppedShutdown.Add(work.Batch.ItemCount);
+    public void Park(QueuedBatch<T> work)
+    {
+        _telemetry.DroppedShutdown.Add(work.Batch.ItemCount);
+        work.Batch.FailDelivery("exporter is shutting down");
+    }
 
     public void Leave(QueuedBatch<T> work)
     {
@@ -169,7 +176,7 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
 
         while (TryTake(false, out var work))
         {
-            _telemetry.DroppedShutdown.Add(work.Batch.ItemCount);
+            Park(work);
         }
     }
 

@@ -32,13 +32,13 @@ internal sealed class SharedSpool
         return context.Shared.GetOrAdd(new ComponentId("spool", exporter), () => new SharedSpool(shared => DiskSpool.Open(
             config.Directory,
             exporter,
-            (long)config.MaxSizeMib << 20,
-            config.OnFull == SpoolOnFull.DropOldest ? SpoolFullPolicy.DropOldest : SpoolFullPolicy.Reject,
+            config.MaxBytes,
+            config.FullPolicy,
             context.Logger,
             context.Metrics,
             exporter,
             droppedOldest: shared.OnDroppedOldest,
-            failFastConfigKey: config.OnUnavailable == SpoolOnUnavailable.Fail ? $"exporters.{exporter}.sending_queue.spool.directory" : null), (long)config.MaxSizeMib << 20));
+            failFastConfigKey: config.OnUnavailable == SpoolOnUnavailable.Fail ? $"exporters.{exporter}.sending_queue.spool.directory" : null), config.MaxBytes));
     }
 
     /// <summary>

@@ -73,11 +73,12 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
             return;
         }
 
-        // Nothing in memory is durable: settle the acks as soon as the batch is taken, so that clients are not held.
-        batch.CompleteAcks();
+        // Nothing in memory is durable: settle the answer acks as soon as the batch is taken, so that
+        // clients are not held; delivery acks (durable ingress) wait until it is sent or spooled.
+        batch.SettleTaken();
         if (_memory.Offer(batch) is { } refused)
         {
-            Spill(batch, refused);
+            SpillAndSettle(batch, refused);
         }
     }
 
@@ -147,7 +148,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
                 }
                 else
                 {
-                    Spill(work.Batch, _telemetry.DroppedRetriesExhausted);
+                    SpillAndSettle(work.Batch, _telemetry.DroppedRetriesExhausted);
                 }
 
                 break;
@@ -168,7 +169,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
             return;
         }
 
-        Spill(work.Batch, _telemetry.DroppedShutdown);
+        SpillAndSettle(work.Batch, _telemetry.DroppedShutdown);
     }
 
     public void Leave(QueuedBatch<T> work)
@@ -187,10 +188,20 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     private void EnqueueWriteAhead(Batch<T> batch)
     {
         // The pipeline drains before exporters stop, so only a straggler meets a stopping exporter.
-        var refusal = _stopping.IsStopping ? ("exporter is shutting down", _telemetry.RefusedShutdown) : WriteAhead(batch);
+        var inMemoryOnly = false;
+        var refusal = _stopping.IsStopping ? ("exporter is shutting down", _telemetry.RefusedShutdown) : WriteAhead(batch, ref inMemoryOnly);
         if (refusal is not { } refused)
         {
-            batch.CompleteAcks();
+            if (inMemoryOnly)
+            {
+                // Queued as it is (not committed): it settles its delivery acks when sent, as on_failure does.
+                batch.SettleTaken();
+            }
+            else
+            {
+                batch.CompleteAcks();
+            }
+
             return;
         }
 
@@ -200,8 +211,11 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
         batch.FailAcks(refused.Reason);
     }
 
-    /// <summary>Commits <paramref name="batch"/> (leased) and queues it; returns why and where to count a refusal, or null when kept.</summary>
-    private (string Reason, Counter Counter)? WriteAhead(Batch<T> batch)
+    /// <summary>
+    /// Commits <paramref name="batch"/> (leased) and queues it; returns why and where to count a refusal, or
+    /// null when kept. <paramref name="inMemoryOnly"/> is set when the batch itself was queued uncommitted.
+    /// </summary>
+    private (string Reason, Counter Counter)? WriteAhead(Batch<T> batch, ref bool inMemoryOnly)
     {
         var spool = Volatile.Read(ref _spool);
         var payload = spool is null ? null : batch.ToRequestBytes();
@@ -235,8 +249,10 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
                 _telemetry.WarnOnce("spool_full", null, "Exporter {Exporter}: spool full, refusing new {Items} (clients are told to retry; logged once, counted always)");
                 return ("exporter spool is full", _telemetry.RefusedSpoolFull);
 
-            case SpoolAppendStatus.TooLarge when TrySplitCopy(batch, out var first, out var rest):
-                return WriteAhead(first) ?? WriteAhead(rest);
+            case SpoolAppendStatus.TooLarge when Batch<T>.TrySplitCopy(batch, out var first, out var rest):
+                // The parts are copies without acks: the original's acks settle on what they came to.
+                var partInMemory = false;
+                return WriteAhead(first, ref partInMemory) ?? WriteAhead(rest, ref partInMemory);
 
             default:
                 // Failed (disk, permission, unavailable) or one unsplittable item above the payload limit:
@@ -247,6 +263,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
                 }
 
                 _telemetry.Bypassed.Add(batch.ItemCount);
+                inMemoryOnly = true;
                 _telemetry.WarnOnce("bypassed", result.Error,
                     "Exporter {Exporter}: spool write failed ({Error}); {Items} are kept in memory only and are NOT durable (logged once per cause, counted always)");
                 return null;
@@ -285,33 +302,15 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
                 return false;
             }
 
-            // Replayed as the bytes that were spooled (no decode and re-encode) when the wire scan
-            // vouches for them; anything doubtful is decoded, as a fresh request would be.
-            Batch<T> batch;
-            if (Otlp.OtlpWireScanner.TryScan(_signal, entry.Payload, out _))
+            if (SpooledBatch<T>.Read(entry, out var error) is not { } batch)
             {
-                batch = Batch<T>.FromEncoded(entry.Payload, entry.ItemCount, entry.Payload.Length, null);
-            }
-            else
-            {
-                RepeatedField<T> resources;
-                try
-                {
-                    resources = Ops.ParseRequest(entry.Payload);
-                }
-                catch (InvalidProtocolBufferException e)
-                {
-                    // Cannot happen with our own payloads unless the file was tampered with: never send garbage.
-                    spool.Delete(entry.Id);
-                    _telemetry.DroppedUnreadable.Add(entry.ItemCount);
-                    _telemetry.WarnOnce("unreadable", e.Message, "Exporter {Exporter}: dropped a spooled batch that does not parse ({Error}); {Items} lost (logged once per cause, counted always)");
-                    continue;
-                }
-
-                batch = new Batch<T>(resources, entry.ItemCount, entry.Payload.Length);
+                // Cannot happen with our own payloads unless the file was tampered with: never send garbage.
+                spool.Delete(entry.Id);
+                _telemetry.DroppedUnreadable.Add(entry.ItemCount);
+                _telemetry.WarnOnce("unreadable", error, "Exporter {Exporter}: dropped a spooled batch that does not parse ({Error}); {Items} lost (logged once per cause, counted always)");
+                continue;
             }
 
-            batch.ReceivedAt = entry.CreatedAt;
             work = new QueuedBatch<T>(batch, entry.Id, true, 0);
             return true;
         }
@@ -319,27 +318,45 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
         return false;
     }
 
-    /// <summary>The backend took the batch or rejected it for good: it leaves the spool.</summary>
+    /// <summary>The backend took the batch or rejected it for good: it leaves the spool (an in-memory one settles its delivery acks).</summary>
     private void Forget(QueuedBatch<T> work)
     {
         if (work.SpoolId > 0)
         {
             Volatile.Read(ref _spool)?.Delete(work.SpoolId);
         }
+
+        work.Batch.SettleDelivered();
     }
 
     /// <summary>
-    /// Writes an in-memory batch to the spool (unleased: the replay path delivers it). Without an open
-    /// spool it is dropped under <paramref name="noSpoolReason"/>; a full or failing spool drops it
-    /// under spool_full / spool_error. The batch is not mutated (it may be shared).
+    /// <see cref="Spill"/>, then settles the batch's delivery acks: complete when it is in the spool,
+    /// failed when it was dropped (a durable door keeps the request for replay at the next start).
     /// </summary>
-    private void Spill(Batch<T> batch, Counter noSpoolReason)
+    private void SpillAndSettle(Batch<T> batch, Counter noSpoolReason)
+    {
+        if (Spill(batch, noSpoolReason))
+        {
+            batch.SettleDelivered();
+        }
+        else
+        {
+            batch.FailDelivery("exporter could not spool the batch");
+        }
+    }
+
+    /// <summary>
+    /// Writes an in-memory batch to the spool (unleased: the replay path delivers it); true when all of
+    /// it is there. Without an open spool it is dropped under <paramref name="noSpoolReason"/>; a full or
+    /// failing spool drops it under spool_full / spool_error. The batch is not mutated (it may be shared).
+    /// </summary>
+    private bool Spill(Batch<T> batch, Counter noSpoolReason)
     {
         var spool = Volatile.Read(ref _spool);
         if (spool is null)
         {
             noSpoolReason.Add(batch.ItemCount);
-            return;
+            return false;
         }
 
         var result = spool.TryAppend(_signal, batch.ToRequestBytes(), batch.ItemCount);
@@ -348,22 +365,21 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
             case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:
                 _telemetry.Spooled.Add(batch.ItemCount);
                 _replay.Raise();
-                break;
+                return true;
 
             case SpoolAppendStatus.Full:
                 _telemetry.DroppedSpoolFull.Add(batch.ItemCount);
                 _telemetry.WarnOnce("spool_full", null, "Exporter {Exporter}: spool full, dropping {Items} that could not be delivered (logged once, counted always)");
-                break;
+                return false;
 
-            case SpoolAppendStatus.TooLarge when TrySplitCopy(batch, out var first, out var rest):
-                Spill(first, noSpoolReason);
-                Spill(rest, noSpoolReason);
-                break;
+            case SpoolAppendStatus.TooLarge when Batch<T>.TrySplitCopy(batch, out var first, out var rest):
+                // Both halves are tried even when the first fails: what fits is kept.
+                return Spill(first, noSpoolReason) & Spill(rest, noSpoolReason);
 
             default:
                 _telemetry.DroppedSpoolError.Add(batch.ItemCount);
                 _telemetry.WarnOnce("spool_error", result.Error, "Exporter {Exporter}: spool write failed ({Error}), dropping {Items} that could not be delivered (logged once per cause, counted always)");
-                break;
+                return false;
         }
     }
 
@@ -372,24 +388,5 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     {
         _telemetry.DroppedOldest.Add(items);
         _telemetry.WarnOnce("drop_oldest", null, "Exporter {Exporter}: spool full, dropping the oldest spooled {Items} to make room (logged once, counted always)");
-    }
-
-    /// <summary>
-    /// Halves a copy of the batch (the original may be shared with other exporters); false when it
-    /// cannot be split (a single item, or one metric holding every point).
-    /// </summary>
-    private static bool TrySplitCopy(Batch<T> batch, out Batch<T> first, out Batch<T> rest)
-    {
-        var resources = new RepeatedField<T>();
-        foreach (var resource in batch.Resources)
-        {
-            resources.Add(resource.Clone());
-        }
-
-        var head = Ops.SplitOff(resources, batch.ItemCount / 2, out var moved);
-        var firstBytes = Batch<T>.ByteShare(batch.ByteSize, moved, batch.ItemCount);
-        first = new Batch<T>(head, moved, firstBytes) { ReceivedAt = batch.ReceivedAt };
-        rest = new Batch<T>(resources, batch.ItemCount - moved, batch.ByteSize - firstBytes) { ReceivedAt = batch.ReceivedAt };
-        return moved > 0 && moved < batch.ItemCount;
     }
 }

@@ -22,6 +22,9 @@ public sealed class CollectorService : ICollectorStatus
     private readonly List<IComponent> _exporters = [];
     private readonly List<IComponent> _processors = [];
     private readonly List<(Func<CancellationToken, Task> Drain, Action Start)> _entries = [];
+
+    /// <summary>Durable doors' logs, closed after the exporters so that the last acks release their rows.</summary>
+    private readonly List<Func<CancellationToken, Task>> _ingressLogs = [];
     private readonly List<IReceiver> _receivers = [];
     private readonly Dictionary<(ComponentId, Signal), object> _exporterInstances = [];
     private readonly Dictionary<ComponentId, (List<IPipelineEntry<ResourceSpans>> Traces, List<IPipelineEntry<ResourceMetrics>> Metrics, List<IPipelineEntry<ResourceLogs>> Logs)> _receiverTargets = [];
@@ -110,6 +113,7 @@ public sealed class CollectorService : ICollectorStatus
         await StopAllAsync(_entries, e => e.Drain(cancellationToken));
         await StopAllAsync(_processors, c => c.ShutdownAsync(cancellationToken));
         await StopAllAsync(_exporters, c => c.ShutdownAsync(cancellationToken));
+        await StopAllAsync(_ingressLogs, close => close(cancellationToken));
         await StopAllAsync(_extensions, c => c.ShutdownAsync(cancellationToken));
         _state = CollectorState.Stopped;
         _logger.Information("Collector stopped");
@@ -168,7 +172,15 @@ public sealed class CollectorService : ICollectorStatus
         }
 
         _processors.AddRange(chain);
-        var entry = new PipelineEntry<T>(id, pipeline, next, admission, durable, Metrics, _logger.ForContext("pipeline", id.ToString()));
+        var logger = _logger.ForContext("pipeline", id.ToString());
+        IngressLog<T>? log = null;
+        if (pipeline.Durability is { } durability)
+        {
+            log = IngressLog<T>.Open(id, durability, Metrics, logger);
+            _ingressLogs.Add(log.CloseAsync);
+        }
+
+        var entry = new PipelineEntry<T>(id, pipeline, next, admission, durable, Metrics, logger, log);
         _entries.Add((entry.DrainAsync, entry.Start));
         foreach (var receiverId in pipeline.Receivers)
         {

@@ -6,9 +6,11 @@ using Google.Protobuf;
 namespace Collector.Pipeline.Graph;
 
 /// <summary>
-/// The door of one pipeline: admission checks, then a bounded channel whose single reader
-/// drives the processor chain. A full channel makes receivers wait up to submit_timeout, then
-/// refuse (UNAVAILABLE / 503 + Retry-After) so that the client's SDK retries.
+/// The door of one pipeline: admission checks, then (with <c>durability</c>) the commit to the
+/// door's write-ahead log, then a bounded channel whose single reader drives the processor chain.
+/// A full channel makes receivers wait up to submit_timeout, then refuse (UNAVAILABLE / 503 +
+/// Retry-After) so that the client's SDK retries. A durable door answers right after the commit
+/// and replays what the previous run left in its log when it starts.
 /// </summary>
 internal sealed class PipelineEntry<T> : IPipelineEntry<T>
     where T : class, IMessage<T>
@@ -19,11 +21,13 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
     private readonly IConsumer<T> _first;
     private readonly IReadOnlyList<IAdmissionControl> _admission;
     private readonly bool _durable;
+    private readonly IngressLog<T>? _log;
     private readonly TimeSpan _submitTimeout;
     private readonly Serilog.ILogger _logger;
     private readonly Counter _refused;
     private readonly Counter _failed;
     private Task _loop = Task.CompletedTask;
+    private Task _replay = Task.CompletedTask;
 
     public PipelineEntry(
         PipelineId id,
@@ -32,12 +36,16 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
         IReadOnlyList<IAdmissionControl> admission,
         bool durable,
         SelfMetrics metrics,
-        Serilog.ILogger logger)
+        Serilog.ILogger logger,
+        IngressLog<T>? log = null)
     {
         Id = id;
         _first = first;
         _admission = admission;
-        _durable = durable;
+        _log = log;
+
+        // A durable door makes write_ahead exporters' answer acks moot: its log already holds the request.
+        _durable = durable && log is null;
         _submitTimeout = config.SubmitTimeout;
         _logger = logger;
         _channel = Channel.CreateBounded<Batch<T>>(new BoundedChannelOptions(config.QueueSize)
@@ -55,7 +63,14 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
 
     public PipelineId Id { get; }
 
-    public void Start() => _loop = Task.Run(RunAsync);
+    public void Start()
+    {
+        _loop = Task.Run(RunAsync);
+        if (_log is not null)
+        {
+            _replay = Task.Run(() => _log.ReplayAsync(WriteReplayedAsync));
+        }
+    }
 
     public async ValueTask<SubmitResult> SubmitAsync(Batch<T> batch, CancellationToken cancellationToken)
     {
@@ -69,17 +84,30 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
             }
         }
 
+        var itemCount = batch.ItemCount;
+        IngressEntry? logged = null;
         DeliveryAck? ack = null;
-        if (_durable)
+        if (_log is not null)
+        {
+            logged = _log.TryAppend(batch, out var refusal);
+            if (logged is null)
+            {
+                _refused.Add(itemCount);
+                return SubmitResult.Refused(refusal!, RefusalRetryAfter);
+            }
+
+            batch.Acks = [logged.Ack];
+        }
+        else if (_durable)
         {
             ack = new DeliveryAck();
             batch.Acks = [ack];
         }
 
-        var itemCount = batch.ItemCount;
         if (!_channel.Writer.TryWrite(batch) && !await WaitAndWriteAsync(batch, cancellationToken))
         {
             _refused.Add(itemCount);
+            logged?.Withdraw();
             return SubmitResult.Refused("pipeline is full", RefusalRetryAfter);
         }
 
@@ -88,9 +116,33 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
             return SubmitResult.Accepted;
         }
 
-        // Write-ahead: acknowledge only once every exporter has made the data durable.
-        var failure = await ack.Task.WaitAsync(cancellationToken);
+        // Write-ahead exporters: acknowledge only once every exporter has made the data durable.
+        string? failure;
+        try
+        {
+            failure = await ack.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client left after the pipeline took its data: it is accepted (and counted so) all the same.
+            return SubmitResult.Accepted;
+        }
+
         return failure is null ? SubmitResult.Accepted : SubmitResult.Refused(failure, RefusalRetryAfter);
+    }
+
+    /// <summary>Replay hands each entry of the previous run to the chain as a fresh request would go; false once the door closed.</summary>
+    private async ValueTask<bool> WriteReplayedAsync(Batch<T> batch)
+    {
+        try
+        {
+            await _channel.Writer.WriteAsync(batch);
+            return true;
+        }
+        catch (ChannelClosedException)
+        {
+            return false;
+        }
     }
 
     private async ValueTask<bool> WaitAndWriteAsync(Batch<T> batch, CancellationToken cancellationToken)
@@ -134,10 +186,11 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
         }
     }
 
-    /// <summary>Stops taking data and waits until everything already taken has gone down the chain.</summary>
+    /// <summary>Stops taking data (and replaying) and waits until everything already taken has gone down the chain.</summary>
     public async Task DrainAsync(CancellationToken cancellationToken)
     {
         _channel.Writer.TryComplete();
+        await _replay.WaitAsync(cancellationToken);
         await _loop.WaitAsync(cancellationToken);
     }
 }

@@ -75,6 +75,18 @@ internal sealed partial class DiskSpool : IDisposable
     /// <summary>Why the spool is unavailable or the last operation failed; null when none failed yet.</summary>
     public string? LastError => Volatile.Read(ref _lastError);
 
+    /// <summary>The highest row id assigned so far (rows appended later have higher ids).</summary>
+    public long LastId
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastId;
+            }
+        }
+    }
+
     /// <summary>Batches in the spool, leased ones included.</summary>
     public long Count => Volatile.Read(ref _count);
 
@@ -119,6 +131,8 @@ internal sealed partial class DiskSpool : IDisposable
     /// line, "&lt;key&gt;: &lt;reason&gt;" (<see cref="SpoolLocation"/>), and logs nothing itself.
     /// <paramref name="fileCheckInterval"/> bounds how often operations check that the file is still
     /// in its directory (1 s by default); a deleted file is recreated with what it held.
+    /// <paramref name="labelKey"/> names the metrics label that carries <paramref name="exporterLabel"/>
+    /// (<c>pipeline</c> for a durable door's log).
     /// </para>
     /// </summary>
     public static DiskSpool Open(
@@ -133,18 +147,19 @@ internal sealed partial class DiskSpool : IDisposable
         Action<Signal, long>? droppedOldest = null,
         Func<string, SpoolBudget, ISpoolStore>? openStore = null,
         string? failFastConfigKey = null,
-        TimeSpan? fileCheckInterval = null)
+        TimeSpan? fileCheckInterval = null,
+        string labelKey = "exporter")
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         ArgumentException.ThrowIfNullOrWhiteSpace(exporterLabel);
         var files = new SpoolFiles(directory, name);
-        var spoolLogger = logger.ForContext("Spool", files.DatabasePath).ForContext("Exporter", exporterLabel);
+        var spoolLogger = logger.ForContext("Spool", files.DatabasePath).ForContext(labelKey == "exporter" ? "Exporter" : "Pipeline", exporterLabel);
         var spool = new DiskSpool(
             files,
             SpoolBudget.For(maxBytes),
             onFull,
             spoolLogger,
-            new SpoolMetrics(metrics, exporterLabel, spoolLogger),
+            new SpoolMetrics(metrics, (labelKey, exporterLabel), spoolLogger),
             reopenInterval ?? DefaultReopenInterval,
             fileCheckInterval ?? DefaultFileCheckInterval,
             droppedOldest,
@@ -197,11 +212,11 @@ internal sealed partial class DiskSpool : IDisposable
     }
 
     /// <summary>
-    /// Hands out the oldest batch that is not leased (of <paramref name="signal"/> when given). It is not
-    /// handed out again until <see cref="Release"/>; <see cref="Delete"/> removes it for good.
-    /// False when there is none, or on error (counted, logged).
+    /// Hands out the oldest batch that is not leased (of <paramref name="signal"/> when given; with an id
+    /// above <paramref name="afterId"/>). It is not handed out again until <see cref="Release"/>;
+    /// <see cref="Delete"/> removes it for good. False when there is none, or on error (counted, logged).
     /// </summary>
-    public bool TryLeaseOldest(Signal? signal, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SpoolEntry? entry)
+    public bool TryLeaseOldest(Signal? signal, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SpoolEntry? entry, long afterId = 0)
     {
         entry = null;
         lock (_lock)
@@ -213,7 +228,7 @@ internal sealed partial class DiskSpool : IDisposable
 
             try
             {
-                var id = database.FindOldest(0, signal, _leased);
+                var id = database.FindOldest(afterId, signal, _leased);
                 if (id < 0)
                 {
                     return false;

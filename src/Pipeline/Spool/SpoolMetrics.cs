@@ -4,7 +4,7 @@ using Collector.Pipeline.Telemetry;
 
 namespace Collector.Pipeline.Spool;
 
-/// <summary>Self-metrics of one spool (label <c>exporter</c>) plus rate-limited error logging.</summary>
+/// <summary>Self-metrics of one spool (label <c>exporter</c>, or <c>pipeline</c> for a durable door's log) plus rate-limited error logging.</summary>
 internal sealed class SpoolMetrics
 {
     public const string DropOldest = "drop_oldest";
@@ -23,10 +23,10 @@ internal sealed class SpoolMetrics
     private readonly Serilog.ILogger _logger;
     private readonly LogLimiter _logLimiter = new(TimeSpan.FromMinutes(1));
 
-    public SpoolMetrics(SelfMetrics registry, string exporter, Serilog.ILogger logger)
+    public SpoolMetrics(SelfMetrics registry, (string Key, string Value) owner, Serilog.ILogger logger)
     {
         _registry = registry;
-        _exporter = ("exporter", exporter);
+        _exporter = owner;
         _logger = logger;
         Appended = registry.Counter("collector_spool_appended_batches_total", "Batches committed to the spool.", _exporter);
         Deleted = registry.Counter("collector_spool_deleted_batches_total", "Spooled batches deleted after the backend acknowledged them.", _exporter);
@@ -39,12 +39,12 @@ internal sealed class SpoolMetrics
         CorruptBatches = registry.Counter("collector_spool_corrupt_batches_total", "Batches lost to a damaged spool file, also those whose item count was unreadable.", _exporter);
 
         var sources = GaugeSources.GetOrCreateValue(registry);
-        _gauges = sources.GetOrAdd(exporter, label =>
+        _gauges = sources.GetOrAdd(owner.Key + "=" + owner.Value, _ =>
         {
             var source = new GaugeSource();
-            registry.Gauge("collector_spool_bytes", "Bytes of the spool files on disk (database + WAL).", () => source.Current?.BytesOnDisk ?? 0, ("exporter", label));
-            registry.Gauge("collector_spool_items", "Items (spans, metric points, log records) held in the spool.", () => source.Current?.Items ?? 0, ("exporter", label));
-            registry.Gauge("collector_spool_batches", "Batches held in the spool.", () => source.Current?.Count ?? 0, ("exporter", label));
+            registry.Gauge("collector_spool_bytes", "Bytes of the spool files on disk (database + WAL).", () => source.Current?.BytesOnDisk ?? 0, owner);
+            registry.Gauge("collector_spool_items", "Items (spans, metric points, log records) held in the spool.", () => source.Current?.Items ?? 0, owner);
+            registry.Gauge("collector_spool_batches", "Batches held in the spool.", () => source.Current?.Count ?? 0, owner);
             return source;
         });
     }

@@ -10,24 +10,6 @@ namespace Collector.Tests.Core;
 
 public sealed class PipelineEntryTests
 {
-    /// <summary>A downstream that holds every batch until released, to fill the channel.</summary>
-    private sealed class GatedConsumer<T> : IConsumer<T>
-        where T : class, IMessage<T>
-    {
-        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public int Consumed;
-
-        public bool MutatesData => false;
-
-        public async ValueTask ConsumeAsync(Batch<T> batch, CancellationToken cancellationToken)
-        {
-            await Gate.Task;
-            Interlocked.Increment(ref Consumed);
-            batch.CompleteAcks();
-        }
-    }
-
     private sealed class Gate(string? reason) : IAdmissionControl
     {
         public string? CheckAdmission(long incomingBytes) => reason;
@@ -58,9 +40,9 @@ public sealed class PipelineEntryTests
         Assert.That(accepted, Is.InRange(2, 3), "channel capacity 2 plus at most one batch held by the reader");
         Assert.That(metrics.Read("collector_pipeline_refused_spans_total", ("pipeline", "traces")), Is.EqualTo((6 - accepted) * 2));
 
-        downstream.Gate.SetResult();
+        downstream.Open();
         await entry.DrainAsync(CancellationToken.None);
-        Assert.That(downstream.Consumed, Is.EqualTo(accepted));
+        Assert.That(downstream.Batches, Is.EqualTo(accepted));
     }
 
     [Test]
@@ -91,7 +73,7 @@ public sealed class PipelineEntryTests
         await Poll.UntilAsync(() => fast.Batches.Count == 1, TimeSpan.FromSeconds(5), "the fast exporter");
         Assert.That(pending.IsCompleted, Is.False, "the slow exporter has not settled yet");
 
-        slow.Gate.SetResult();
+        slow.Open();
         var result = await pending.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.That(result.Status, Is.EqualTo(SubmitStatus.Accepted));
         await entry.DrainAsync(CancellationToken.None);

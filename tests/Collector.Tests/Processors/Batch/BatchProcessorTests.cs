@@ -90,7 +90,7 @@ public sealed class BatchProcessorTests
     [Test]
     public async Task A_send_in_progress_does_not_hold_up_new_input_and_shutdown_waits_for_every_send()
     {
-        var downstream = new GatedConsumer();
+        var downstream = new GatedConsumer<ResourceSpans>();
         var processor = new BatchProcessor<ResourceSpans>(TestData.Context("batch"), new BatchConfig { SendBatchSize = 3, Timeout = TimeSpan.FromMinutes(5) }, downstream);
         await processor.StartAsync(CancellationToken.None);
 
@@ -114,7 +114,7 @@ public sealed class BatchProcessorTests
     [Test]
     public async Task The_caller_that_fills_a_batch_going_away_does_not_fail_the_other_requests_in_it()
     {
-        var downstream = new GatedConsumer();
+        var downstream = new GatedConsumer<ResourceSpans>();
         var processor = new BatchProcessor<ResourceSpans>(TestData.Context("batch"), new BatchConfig { SendBatchSize = 2, Timeout = TimeSpan.FromMinutes(5) }, downstream);
         await processor.StartAsync(CancellationToken.None);
         var earlier = TestData.SpanBatch(1, 1, 1);
@@ -210,30 +210,5 @@ public sealed class BatchProcessorTests
 
         public ValueTask ConsumeAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("downstream bug");
-    }
-
-    /// <summary>An exporter stand-in whose sends block until <see cref="Open"/>.</summary>
-    private sealed class GatedConsumer : IConsumer<ResourceSpans>
-    {
-        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _started;
-        private int _items;
-
-        public bool MutatesData => false;
-
-        public int Started => Volatile.Read(ref _started);
-
-        public int Items => Volatile.Read(ref _items);
-
-        public void Open() => _open.TrySetResult();
-
-        public async ValueTask ConsumeAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken)
-        {
-            // Honours the caller's token while held, as an exporter waiting for room would.
-            Interlocked.Increment(ref _started);
-            await _open.Task.WaitAsync(cancellationToken);
-            Interlocked.Add(ref _items, batch.ItemCount);
-            batch.CompleteAcks();
-        }
     }
 }
