@@ -22,14 +22,23 @@ internal sealed class CollectorChild : IDisposable
 
         // collector.dll runs on the dotnet host; a native AOT build (bin/.../publish/collector) runs as is.
         var managed = options.Collector.EndsWith(".dll", StringComparison.Ordinal);
-        var info = new ProcessStartInfo(managed ? "dotnet" : options.Collector) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var executable = managed ? "dotnet" : options.Collector;
+        var info = new ProcessStartInfo(options.CollectorCpus is null ? executable : "taskset") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (options.CollectorCpus is { } cpus)
+        {
+            // taskset execs the collector, so the pid (CPU time, RSS) is still the collector's.
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add(cpus);
+            info.ArgumentList.Add(executable);
+        }
+
         if (managed)
         {
             info.ArgumentList.Add(options.Collector);
         }
 
         info.ArgumentList.Add("--config");
-        info.ArgumentList.Add(options.Config);
+        info.ArgumentList.Add(options.WithoutDurability ? CollectorConfigFile.WithoutDurability(options.Config) : options.Config);
         foreach (var (k, v) in environment)
         {
             info.Environment[k] = v;

@@ -41,6 +41,38 @@ internal static class CollectorConfigFile
         return false;
     }
 
+    /// <summary>
+    /// A copy of the config at <paramref name="path"/> (in the temp directory) with the <c>durability</c>
+    /// key of every pipeline removed: the same pipeline without durable ingress, for a paired run.
+    /// </summary>
+    public static string WithoutDurability(string path)
+    {
+        var yaml = new YamlStream();
+        using (var reader = File.OpenText(path))
+        {
+            yaml.Load(reader);
+        }
+
+        if (yaml.Documents.Count > 0
+            && yaml.Documents[0].RootNode is YamlMappingNode root
+            && Child(root, "service") is YamlMappingNode service
+            && Child(service, "pipelines") is YamlMappingNode pipelines)
+        {
+            foreach (var (_, value) in pipelines.Children)
+            {
+                (value as YamlMappingNode)?.Children.Remove(new YamlScalarNode("durability"));
+            }
+        }
+
+        var copy = Path.Combine(Path.GetTempPath(), Path.GetFileNameWithoutExtension(path) + $".without-durability.{Environment.ProcessId}.yaml");
+        using (var writer = File.CreateText(copy))
+        {
+            yaml.Save(writer, assignAnchors: false);
+        }
+
+        return copy;
+    }
+
     private static YamlNode? Child(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
 

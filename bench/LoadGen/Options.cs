@@ -53,8 +53,14 @@ internal sealed record Options
 
     public int MaxSteps { get; init; } = 12;
 
+    /// <summary>CPUs the collector child runs on (taskset -c LIST), e.g. "0" with the load generator under taskset -c 1.</summary>
+    public string? CollectorCpus { get; init; }
+
     /// <summary>Extra environment for the collector child (e.g. DOTNET_GCHeapHardLimit).</summary>
     public Dictionary<string, string> CollectorEnvironment { get; init; } = [];
+
+    /// <summary>Run <see cref="Config"/> with the pipelines' durability removed (see <see cref="CollectorConfigFile.WithoutDurability"/>).</summary>
+    public bool WithoutDurability { get; init; }
 
     public const string Usage = """
         dotnet run -c Release --project bench/LoadGen -- [options]
@@ -73,6 +79,8 @@ internal sealed record Options
           --max-p99 100ms                saturation bound on client p99
           --step-factor 1.25 --max-steps 12
           --env NAME=VALUE               extra environment for the collector (repeatable)
+          --collector-cpus LIST          run the collector under taskset -c LIST (e.g. 0, with the load generator under taskset -c 1)
+          --without-durability           run the config with every pipeline's durability key removed (the same pipeline without durable ingress)
           --json FILE                    also write the report as JSON
         """;
 
@@ -101,6 +109,8 @@ internal sealed record Options
                 "--step-factor" => o with { StepFactor = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--max-steps" => o with { MaxSteps = Int(Next()) },
                 "--env" => AddEnv(o, env, Next()),
+                "--collector-cpus" => o with { CollectorCpus = Next() },
+                "--without-durability" => o with { WithoutDurability = true },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
