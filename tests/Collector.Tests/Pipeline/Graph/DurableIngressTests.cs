@@ -220,6 +220,52 @@ public sealed class DurableIngressTests : DurableTestBase
     }
 
     [Test]
+    public async Task A_processor_that_throws_after_the_answer_leaves_the_request_in_the_log_for_the_next_start()
+    {
+        var metrics = new SelfMetrics();
+        var id = new PipelineId(Signal.Traces, "");
+        var config = new DurabilityConfig { Directory = LogDir };
+        var log = IngressLog<ResourceSpans>.Open(id, config, metrics, Serilog.Core.Logger.None);
+        var entry = new PipelineEntry<ResourceSpans>(id, new PipelineConfig(), new ThrowingConsumer<ResourceSpans>(() => new OutOfMemoryException("a processor ran out of memory")), [], durable: false, metrics, Serilog.Core.Logger.None, log);
+        entry.Start();
+
+        Assert.That((await entry.SubmitAsync(TestData.SpanBatch(1, 1, 3), CancellationToken.None)).Status, Is.EqualTo(SubmitStatus.Accepted));
+        await entry.DrainAsync(CancellationToken.None);
+        await log.CloseAsync(CancellationToken.None);
+        Assert.That(metrics.Read("collector_ingress_retained_spans_total", TracesPipeline), Is.EqualTo(3), "out of memory in a processor loses nothing acknowledged");
+
+        // The next start replays it.
+        var next = new SelfMetrics();
+        var reopened = IngressLog<ResourceSpans>.Open(id, config, next, Serilog.Core.Logger.None);
+        var downstream = new RecordingConsumer<ResourceSpans>();
+        var again = new PipelineEntry<ResourceSpans>(id, new PipelineConfig(), downstream, [], durable: false, next, Serilog.Core.Logger.None, reopened);
+        again.Start();
+        await Poll.UntilAsync(() => next.Read("collector_ingress_released_spans_total", TracesPipeline) == 3, Deadline, "the request replayed and released");
+        await again.DrainAsync(CancellationToken.None);
+        await reopened.CloseAsync(CancellationToken.None);
+        Assert.That(downstream.Batches.Sum(b => b.ItemCount), Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task A_corrupt_log_at_start_is_moved_aside_and_the_pipeline_takes_requests()
+    {
+        Directory.CreateDirectory(LogDir);
+        var garbage = new byte[64 * 1024];
+        Random.Shared.NextBytes(garbage);
+        await File.WriteAllBytesAsync(Path.Combine(LogDir, "ingress_traces.spool.db"), garbage);
+        await using var backend = await HttpTestBackend.StartAsync();
+        var receiver = Ports.Free();
+        await using var collector = await RunningCollector.StartAsync(Yaml(receiver, new Uri(backend.BaseUrl).Port));
+        using var client = new OtlpClient(receiver);
+
+        Assert.That(await client.SendAsync(spans: 4), Is.EqualTo(HttpStatusCode.OK));
+
+        var received = new ReceivedSpans(backend);
+        await Poll.UntilAsync(() => received.ContainsAll(client.Acked), Deadline, "delivery through the replaced log");
+        Assert.That(Directory.GetFiles(LogDir, "ingress_traces.spool.db.corrupt-*"), Has.Length.EqualTo(1), "the damaged file is kept aside");
+    }
+
+    [Test]
     public void Exporters_settle_delivery_acks_only_when_they_deliver_and_answer_acks_when_they_take()
     {
         var answer = new DeliveryAck();

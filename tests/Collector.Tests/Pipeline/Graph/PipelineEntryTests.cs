@@ -79,19 +79,11 @@ public sealed class PipelineEntryTests
         await entry.DrainAsync(CancellationToken.None);
     }
 
-    private sealed class ThrowingConsumer : IConsumer<ResourceSpans>
-    {
-        public bool MutatesData => false;
-
-        public ValueTask ConsumeAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken) =>
-            throw new InvalidOperationException("exporter bug");
-    }
-
     [Test]
     public async Task A_throwing_exporter_does_not_hide_the_batch_from_the_others()
     {
         var healthy = new RecordingConsumer<ResourceSpans>();
-        var fanOut = new FanOutConsumer<ResourceSpans>([new ThrowingConsumer(), healthy]);
+        var fanOut = new FanOutConsumer<ResourceSpans>([new ThrowingConsumer<ResourceSpans>(), healthy]);
 
         await Assert.CatchAsync<InvalidOperationException>(async () => await fanOut.ConsumeAsync(TestData.SpanBatch(1, 1, 2), CancellationToken.None));
 

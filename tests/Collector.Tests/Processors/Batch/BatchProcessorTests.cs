@@ -187,7 +187,7 @@ public sealed class BatchProcessorTests
     [Test]
     public async Task A_failing_downstream_fails_the_acks_of_every_merged_request()
     {
-        var failing = new BatchProcessor<ResourceSpans>(TestData.Context("batch"), new BatchConfig { SendBatchSize = 5, Timeout = TimeSpan.FromMinutes(5) }, new ThrowingConsumer());
+        var failing = new BatchProcessor<ResourceSpans>(TestData.Context("batch"), new BatchConfig { SendBatchSize = 5, Timeout = TimeSpan.FromMinutes(5) }, new ThrowingConsumer<ResourceSpans>());
         await failing.StartAsync(CancellationToken.None);
         var first = TestData.SpanBatch(1, 1, 3);
         var second = TestData.SpanBatch(1, 1, 3);
@@ -202,13 +202,5 @@ public sealed class BatchProcessorTests
         Assert.That(await ack1.Task.WaitAsync(TimeSpan.FromSeconds(5)), Is.EqualTo("internal error"));
         Assert.That(await ack2.Task.WaitAsync(TimeSpan.FromSeconds(5)), Is.EqualTo("internal error"));
         await failing.ShutdownAsync(CancellationToken.None);
-    }
-
-    private sealed class ThrowingConsumer : IConsumer<ResourceSpans>
-    {
-        public bool MutatesData => false;
-
-        public ValueTask ConsumeAsync(Batch<ResourceSpans> batch, CancellationToken cancellationToken) =>
-            throw new InvalidOperationException("downstream bug");
     }
 }
