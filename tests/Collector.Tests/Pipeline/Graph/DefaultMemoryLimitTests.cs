@@ -2,6 +2,9 @@ using System.Net;
 using Collector.Tests.Receiver;
 using Collector.Tests.TestSupport;
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using OpenTelemetry.Proto.Collector.Trace.V1;
 
 namespace Collector.Tests.Core;
 
@@ -77,6 +80,47 @@ public sealed class DefaultMemoryLimitTests
             Assert.That(metrics.Read("collector_service_memory_limit_used_bytes"), Is.GreaterThan(1 << 20));
             Assert.That(metrics.Read("collector_service_memory_limit_forced_gc_total"), Is.GreaterThanOrEqualTo(1), "above the hard limit it collects");
         });
+    }
+
+    [Test]
+    public async Task A_grpc_client_gets_unavailable_with_a_retry_delay()
+    {
+        var port = Ports.Free();
+        await using var collector = await RunningCollector.StartAsync($$"""
+            receivers:
+              otlp: { protocols: { grpc: { endpoint: "127.0.0.1:{{port}}" } } }
+            exporters:
+              debug:
+            service:
+              telemetry: { metrics: { endpoint: null } }
+              memory_limit: { limit_mib: 1, check_interval: 50ms }
+              pipelines:
+                traces: { receivers: [otlp], exporters: [debug] }
+            """);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var client = new TraceService.TraceServiceClient(channel);
+
+        var deadline = DateTime.UtcNow + Deadline;
+        RpcException? refused = null;
+        while (refused is null)
+        {
+            try
+            {
+                await client.ExportAsync(OtlpSamples.Traces(3));
+            }
+            catch (RpcException e)
+            {
+                refused = e;
+                break;
+            }
+
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "no UNAVAILABLE from the default memory limit");
+            await Task.Delay(20);
+        }
+
+        Assert.That(refused.StatusCode, Is.EqualTo(StatusCode.Unavailable), "retryable for every OTLP SDK");
+        Assert.That(refused.Status.Detail, Does.Contain("service.memory_limit"));
+        Assert.That(refused.Trailers.Get("grpc-status-details-bin"), Is.Not.Null, "RetryInfo tells the SDK when to retry");
     }
 
     [Test]
