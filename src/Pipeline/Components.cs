@@ -64,6 +64,14 @@ public interface IAdmissionControl
     string? CheckAdmission(long incomingBytes);
 }
 
+/// <summary>
+/// An admission control that bounds memory (the memory_limiter processor). A pipeline that has
+/// none gets the service's default memory limit (service.memory_limit) at its door instead.
+/// </summary>
+internal interface IMemoryAdmission : IAdmissionControl
+{
+}
+
 /// <summary>What a component gets from the collector when it is created.</summary>
 public sealed record ComponentContext(
     ComponentId Id,

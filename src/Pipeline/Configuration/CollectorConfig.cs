@@ -26,6 +26,9 @@ public sealed class ServiceConfig
 
     /// <summary>service.shutdown_timeout: how long SIGTERM may take to drain queues before the process exits.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>service.memory_limit: the memory gate of every pipeline that has no memory_limiter processor.</summary>
+    public ServiceMemoryLimitConfig MemoryLimit { get; init; } = new();
 }
 
 /// <summary>service.telemetry.</summary>

@@ -214,6 +214,7 @@ internal static class ConfigLoader
             errors.Add("shutdown_timeout", "must be greater than 0");
         }
 
+        ConfigBinder.Validate(section.MemoryLimit, errors.At("memory_limit"));
         var metrics = section.Telemetry.Metrics;
         if (metrics.Endpoint is not null)
         {
@@ -271,6 +272,7 @@ internal static class ConfigLoader
             },
             Pipelines = pipelines,
             ShutdownTimeout = section.ShutdownTimeout,
+            MemoryLimit = section.MemoryLimit,
         };
     }
 

@@ -15,6 +15,9 @@ internal sealed class ServiceSection
 
     public TimeSpan ShutdownTimeout { get; set; } = Defaults.ShutdownTimeout;
 
+    /// <summary>service.memory_limit; bound onto a fresh config so that its defaults are the model's.</summary>
+    public ServiceMemoryLimitConfig MemoryLimit { get; set; } = new();
+
     /// <summary>Keyed by the pipeline id as written ("traces/main"); parsed and checked by the loader.</summary>
     public Dictionary<string, PipelineConfig> Pipelines { get; set; } = [];
 }

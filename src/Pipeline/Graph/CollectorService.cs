@@ -28,6 +28,8 @@ public sealed class CollectorService : ICollectorStatus
     private readonly List<IReceiver> _receivers = [];
     private readonly Dictionary<(ComponentId, Signal), object> _exporterInstances = [];
     private readonly Dictionary<ComponentId, (List<IPipelineEntry<ResourceSpans>> Traces, List<IPipelineEntry<ResourceMetrics>> Metrics, List<IPipelineEntry<ResourceLogs>> Logs)> _receiverTargets = [];
+    private readonly List<string> _pipelinesWithoutMemoryLimiter = [];
+    private MemoryGate? _defaultMemoryGate;
     private volatile CollectorState _state = CollectorState.Starting;
     private int _shutdownStarted;
 
@@ -68,6 +70,8 @@ public sealed class CollectorService : ICollectorStatus
             }
         }
 
+        LogDefaultMemoryLimit();
+
         foreach (var exporter in _exporters)
         {
             await exporter.StartAsync(cancellationToken);
@@ -77,6 +81,11 @@ public sealed class CollectorService : ICollectorStatus
         for (var i = _processors.Count - 1; i >= 0; i--)
         {
             await _processors[i].StartAsync(cancellationToken);
+        }
+
+        if (_defaultMemoryGate is not null)
+        {
+            await _defaultMemoryGate.StartAsync();
         }
 
         foreach (var (_, start) in _entries)
@@ -111,6 +120,11 @@ public sealed class CollectorService : ICollectorStatus
         _logger.Information("Collector draining");
         await StopAllAsync(_receivers, c => c.ShutdownAsync(cancellationToken));
         await StopAllAsync(_entries, e => e.Drain(cancellationToken));
+        if (_defaultMemoryGate is not null)
+        {
+            await StopAllAsync([_defaultMemoryGate], g => g.StopAsync());
+        }
+
         await StopAllAsync(_processors, c => c.ShutdownAsync(cancellationToken));
         await StopAllAsync(_exporters, c => c.ShutdownAsync(cancellationToken));
         await StopAllAsync(_ingressLogs, close => close(cancellationToken));
@@ -171,6 +185,7 @@ public sealed class CollectorService : ICollectorStatus
             next = processor;
         }
 
+        AddDefaultMemoryLimit(id, admission);
         _processors.AddRange(chain);
         var logger = _logger.ForContext("pipeline", id.ToString());
         IngressLog<T>? log = null;
@@ -192,6 +207,65 @@ public sealed class CollectorService : ICollectorStatus
 
             targetsOf(targets).Add(entry);
         }
+    }
+
+    /// <summary>
+    /// A pipeline without a memory_limiter still refuses at its door when managed memory passes
+    /// service.memory_limit (issue 14, loss path 7: a slow backend grew RSS until the process
+    /// died). One gate serves every such pipeline, first in its admission list as memory_limiter
+    /// would be.
+    /// </summary>
+    private void AddDefaultMemoryLimit(PipelineId id, List<IAdmissionControl> admission)
+    {
+        foreach (var gate in admission)
+        {
+            if (gate is IMemoryAdmission)
+            {
+                return;
+            }
+        }
+
+        _pipelinesWithoutMemoryLimiter.Add(id.ToString());
+        var settings = _config.Service.MemoryLimit;
+        if (!settings.Enabled)
+        {
+            return;
+        }
+
+        if (_defaultMemoryGate is null)
+        {
+            _defaultMemoryGate = new MemoryGate(
+                settings,
+                MemoryBudget.OfThisProcess(),
+                MemoryGate.ManagedHeapBytes,
+                Metrics.Counter(ServiceMemoryLimitMetrics.Refused.Name, ServiceMemoryLimitMetrics.Refused.Description),
+                Metrics.Counter(ServiceMemoryLimitMetrics.ForcedGc.Name, ServiceMemoryLimitMetrics.ForcedGc.Description),
+                _logger.ForContext("component", "service.memory_limit"),
+                "memory limit exceeded (service.memory_limit)");
+            var limits = _defaultMemoryGate.Limits;
+            Metrics.Gauge(ServiceMemoryLimitMetrics.Used.Name, ServiceMemoryLimitMetrics.Used.Description, () => MemoryGate.ManagedHeapBytes());
+            Metrics.Gauge(ServiceMemoryLimitMetrics.SoftLimit.Name, ServiceMemoryLimitMetrics.SoftLimit.Description, () => limits.SoftBytes);
+        }
+
+        admission.Insert(0, _defaultMemoryGate);
+    }
+
+    /// <summary>Says at start which memory limit the pipelines without memory_limiter have and where it came from.</summary>
+    private void LogDefaultMemoryLimit()
+    {
+        if (_pipelinesWithoutMemoryLimiter.Count == 0)
+        {
+            return;
+        }
+
+        var pipelines = string.Join(", ", _pipelinesWithoutMemoryLimiter);
+        if (_defaultMemoryGate is null)
+        {
+            _logger.Warning("service.memory_limit is disabled: pipelines {Pipelines} take data whatever the memory use", pipelines);
+            return;
+        }
+
+        _logger.Information("Default memory limit (service.memory_limit) for pipelines without memory_limiter ({Pipelines}) {Limits}", pipelines, _defaultMemoryGate.Description);
     }
 
     private IExporter<T> GetExporter<T>(ComponentId id, Signal signal)

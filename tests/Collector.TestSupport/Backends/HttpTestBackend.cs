@@ -34,6 +34,12 @@ internal sealed class HttpTestBackend : IAsyncDisposable
 
     public long PartialRejected { get; set; }
 
+    /// <summary>Every request waits this long before being answered (a slow backend).</summary>
+    public TimeSpan DelayEach { get; set; }
+
+    /// <summary>false: calls are recorded without their body, so a long load does not fill the test process.</summary>
+    public bool KeepBodies { get; set; } = true;
+
     /// <summary>When set, every request waits for it before being answered (a stuck backend).</summary>
     public TaskCompletionSource? Gate { get; set; }
 
@@ -101,7 +107,12 @@ internal sealed class HttpTestBackend : IAsyncDisposable
             headers[key] = value.ToString();
         }
 
-        Calls.Enqueue(new HttpCall(request.Path.Value ?? string.Empty, request.ContentType, request.Headers.ContentEncoding.FirstOrDefault(), headers, body, Stopwatch.GetTimestamp()));
+        Calls.Enqueue(new HttpCall(request.Path.Value ?? string.Empty, request.ContentType, request.Headers.ContentEncoding.FirstOrDefault(), headers, KeepBodies ? body : [], Stopwatch.GetTimestamp()));
+        if (DelayEach > TimeSpan.Zero)
+        {
+            await Task.Delay(DelayEach, context.RequestAborted);
+        }
+
         if (Gate is { } gate)
         {
             await gate.Task.WaitAsync(context.RequestAborted);

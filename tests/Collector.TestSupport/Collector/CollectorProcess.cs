@@ -42,8 +42,38 @@ internal sealed class CollectorProcess : IDisposable
     public static CollectorProcess Start(params string[] args) =>
         StartExecutable("dotnet", [Path.Combine(AppContext.BaseDirectory, "collector.dll"), .. args]);
 
+    /// <summary>Starts the collector with these environment variables added (e.g. DOTNET_GCHeapHardLimit).</summary>
+    public static CollectorProcess StartWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Launch("dotnet", environment, [Path.Combine(AppContext.BaseDirectory, "collector.dll"), .. args]);
+
     /// <summary>Starts <paramref name="executable"/> (e.g. a native AOT build of the collector) with <paramref name="args"/>.</summary>
-    public static CollectorProcess StartExecutable(string executable, params string[] args)
+    public static CollectorProcess StartExecutable(string executable, params string[] args) =>
+        Launch(executable, new Dictionary<string, string>(), args);
+
+    /// <summary>VmRSS of the process from /proc/&lt;pid&gt;/status, in bytes; 0 once it has exited.</summary>
+    public long ResidentBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    // "VmRSS:    123456 kB"
+                    var kb = long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                    return kb * 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Exited between the check and the read.
+        }
+
+        return 0;
+    }
+
+    private static CollectorProcess Launch(string executable, IReadOnlyDictionary<string, string> environment, string[] args)
     {
         var info = new ProcessStartInfo(executable)
         {
@@ -52,6 +82,11 @@ internal sealed class CollectorProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);

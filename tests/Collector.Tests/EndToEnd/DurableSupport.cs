@@ -131,6 +131,9 @@ internal sealed class OtlpClient : IDisposable
 
     public long OtherFailures => Interlocked.Read(ref _otherFailures);
 
+    /// <summary>The last answer that was neither 200 nor 503, or the exception, for failure messages.</summary>
+    public string? LastOtherFailure { get; private set; }
+
     private long _refusedSpans;
     private long _otherFailures;
 
@@ -148,6 +151,7 @@ internal sealed class OtlpClient : IDisposable
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
+            LastOtherFailure = e.GetType().Name + ": " + e.Message;
             Interlocked.Increment(ref _otherFailures);
             return null;
         }
@@ -167,6 +171,7 @@ internal sealed class OtlpClient : IDisposable
                     Interlocked.Add(ref _refusedSpans, spans);
                     break;
                 default:
+                    LastOtherFailure = $"HTTP {(int)response.StatusCode}";
                     Interlocked.Increment(ref _otherFailures);
                     break;
             }

@@ -406,4 +406,37 @@ public class ConfigLoaderTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Test]
+    public void Service_memory_limit_is_on_by_default_with_memory_limiters_percentages()
+    {
+        var limit = LoadOk(MinimalPipelines).Service.MemoryLimit;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(limit.Enabled, Is.True);
+            Assert.That(limit.LimitPercentage, Is.EqualTo(80));
+            Assert.That(limit.SpikeLimitPercentage, Is.EqualTo(20));
+            Assert.That(limit.LimitMib, Is.Zero);
+            Assert.That(limit.CheckInterval, Is.EqualTo(TimeSpan.FromSeconds(1)));
+        });
+    }
+
+    [Test]
+    public void Service_memory_limit_binds_its_keys()
+    {
+        var limit = LoadOk(MinimalPipelines + "\n  memory_limit: { enabled: false, check_interval: 250ms, limit_percentage: 70, spike_limit_percentage: 15 }\n").Service.MemoryLimit;
+
+        Assert.That((limit.Enabled, limit.CheckInterval, limit.LimitPercentage, limit.SpikeLimitPercentage), Is.EqualTo((false, TimeSpan.FromMilliseconds(250), 70, 15)));
+    }
+
+    [Test]
+    public void Service_memory_limit_errors_carry_their_path()
+    {
+        var errors = LoadErrors(MinimalPipelines + "\n  memory_limit: { limit_percentage: 0, check_interval: 0s, limt_mib: 5 }\n");
+
+        Assert.That(errors, Has.Some.StartsWith("service.memory_limit.limt_mib: unknown key"));
+        Assert.That(errors, Has.Some.StartsWith("service.memory_limit.limit_percentage: must be in 1..100"));
+        Assert.That(errors, Has.Some.StartsWith("service.memory_limit.check_interval: must be > 0"));
+    }
 }

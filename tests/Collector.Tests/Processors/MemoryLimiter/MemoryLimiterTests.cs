@@ -1,3 +1,4 @@
+using Collector.Pipeline.Graph;
 using Collector.Pipeline.Telemetry;
 using Collector.Processors.MemoryLimiter;
 using Collector.Tests.TestSupport;
@@ -6,12 +7,15 @@ namespace Collector.Tests.Processors;
 
 public sealed class MemoryLimiterTests
 {
+    /// <summary>limit_mib is set in these tests, so the budget does not matter.</summary>
+    private static readonly MemoryBudget AnyBudget = new(1L << 30, MemorySource.PhysicalMemory);
+
     [Test]
     public void Refuses_above_the_soft_limit_and_accepts_again_below_it()
     {
         long used = 0;
         var metrics = new SelfMetrics();
-        var gauge = new MemoryGauge(TestData.Context("memory_limiter", metrics), new MemoryLimiterConfig { LimitMib = 100, SpikeLimitMib = 20 }, () => used);
+        var gauge = MemoryLimiterFactory.CreateGate(TestData.Context("memory_limiter", metrics), new MemoryLimiterConfig { LimitMib = 100, SpikeLimitMib = 20 }, AnyBudget, () => used);
 
         used = 79L << 20;
         gauge.Check();
@@ -32,7 +36,7 @@ public sealed class MemoryLimiterTests
     {
         var metrics = new SelfMetrics();
         var readings = new Queue<long>([120L << 20, 10L << 20]);
-        var gauge = new MemoryGauge(TestData.Context("memory_limiter", metrics), new MemoryLimiterConfig { LimitMib = 100 }, () => readings.Count > 0 ? readings.Dequeue() : 0);
+        var gauge = MemoryLimiterFactory.CreateGate(TestData.Context("memory_limiter", metrics), new MemoryLimiterConfig { LimitMib = 100 }, AnyBudget, () => readings.Count > 0 ? readings.Dequeue() : 0);
 
         gauge.Check();
 
