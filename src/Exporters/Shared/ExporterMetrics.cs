@@ -14,7 +14,7 @@ internal static class ExporterMetrics
         new("collector_exporter_retries_total", MetricType.Counter, "{attempts}", "send attempts retried after a retryable failure", "exporter"),
         new("collector_exporter_spooled_{item}_total", MetricType.Counter, "{items}", "{item} committed to the spool", "exporter"),
         new("collector_exporter_replayed_{item}_total", MetricType.Counter, "{items}", "{item} delivered after being read back from the spool", "exporter"),
-        new("collector_exporter_spool_bypassed_{item}_total", MetricType.Counter, "{items}", "write_ahead {item} acknowledged without a spool commit because the spool failed (kept in memory only)", "exporter"),
+        new("collector_exporter_spool_bypassed_{item}_total", MetricType.Counter, "{items}", "write_ahead {item} acknowledged without a spool commit, kept in memory only (a failed commit under on_unavailable: degrade, or one item too large for a spool row)", "exporter"),
         new("collector_exporter_send_failed_{item}_total", MetricType.Counter, "{items}", "{item} not delivered, by reason", "exporter", "reason"),
         new("collector_exporter_refused_{item}_total", MetricType.Counter, "{items}", "write_ahead {item} refused before a commit (the client is told to retry), by reason", "exporter", "reason"),
         new("collector_exporter_queue_size", MetricType.Gauge, "{batches}", "batches waiting in the sending queue", "exporter", "data_type"),

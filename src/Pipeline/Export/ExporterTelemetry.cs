@@ -28,7 +28,7 @@ internal sealed class ExporterTelemetry
         Replayed = metrics.Counter($"collector_exporter_replayed_{Items}_total", $"{Items} delivered after being read back from the spool", exporterLabel);
         Bypassed = metrics.Counter(
             $"collector_exporter_spool_bypassed_{Items}_total",
-            $"write_ahead {Items} acknowledged without a spool commit because the spool failed (kept in memory only)",
+            $"write_ahead {Items} acknowledged without a spool commit, kept in memory only (a failed commit under on_unavailable: degrade, or one item too large for a spool row)",
             exporterLabel);
         var failedName = $"collector_exporter_send_failed_{Items}_total";
         var failedHelp = $"{Items} not delivered, by reason";
@@ -48,6 +48,7 @@ internal sealed class ExporterTelemetry
         RefusedSpoolFull = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "spool_full"));
         RefusedNoRoom = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "queue_full"));
         RefusedShutdown = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "shutdown"));
+        RefusedSpoolError = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "spool_error"));
     }
 
     public string Exporter { get; }
@@ -92,6 +93,9 @@ internal sealed class ExporterTelemetry
     public Counter RefusedNoRoom { get; }
 
     public Counter RefusedShutdown { get; }
+
+    /// <summary>write_ahead commit failed (disk full, I/O error, spool unavailable): refused rather than acknowledged from memory.</summary>
+    public Counter RefusedSpoolError { get; }
 
     /// <summary>
     /// A send that ended without a spool to keep the batch in: retries exhausted is counted as such

@@ -26,7 +26,8 @@ internal sealed class SharedSpool
         _holdBudget = capBytes / 4;
     }
 
-    public static SharedSpool For(ComponentContext context, SpoolConfig config)
+    /// <summary>The spool of <paramref name="context"/>'s exporter id; <paramref name="openStore"/> (tests) replaces the SQLite store of the first caller.</summary>
+    public static SharedSpool For(ComponentContext context, SpoolConfig config, Func<string, SpoolBudget, ISpoolStore>? openStore = null)
     {
         var exporter = context.Id.ToString();
         return context.Shared.GetOrAdd(new ComponentId("spool", exporter), () => new SharedSpool(shared => DiskSpool.Open(
@@ -38,6 +39,7 @@ internal sealed class SharedSpool
             context.Metrics,
             exporter,
             droppedOldest: shared.OnDroppedOldest,
+            openStore: openStore,
             failFastConfigKey: config.OnUnavailable == SpoolOnUnavailable.Fail ? $"exporters.{exporter}.sending_queue.spool.directory" : null), config.MaxBytes));
     }
 

@@ -29,6 +29,9 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     private readonly ReplayGate _replay;
     private readonly Signal _signal;
     private readonly bool _writeAhead;
+
+    /// <summary><c>on_unavailable: degrade</c>: a write_ahead batch whose commit failed is kept in memory (bypassed) instead of refused.</summary>
+    private readonly bool _degradeOnFailure;
     private readonly ExporterTelemetry _telemetry;
     private readonly ExportStopping _stopping;
 
@@ -49,6 +52,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
         _signal = Ops.Signal;
         _sharedSpool = SharedSpool.For(context, spool);
         _writeAhead = spool.Durability == SpoolDurability.WriteAhead;
+        _degradeOnFailure = spool.OnUnavailable == SpoolOnUnavailable.Degrade;
         _replay = new ReplayGate(retry.InitialInterval, retry.MaxInterval);
     }
 
@@ -181,9 +185,10 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     }
 
     /// <summary>
-    /// write_ahead: commit, then settle the acks: complete once every part is durable (or, when the
-    /// spool failed, kept in memory: counted as bypassed), fail when it could not be kept at all (the
-    /// client retries). The batch may be shared with other exporters of the pipeline: it is never mutated.
+    /// write_ahead: commit, then settle the acks: complete once every part is durable (or kept in memory,
+    /// counted as bypassed: a failed commit under on_unavailable: degrade, an item too large for any
+    /// row), fail when it was not stored (the client retries). The batch may be shared with other
+    /// exporters of the pipeline: it is never mutated.
     /// </summary>
     private void EnqueueWriteAhead(Batch<T> batch)
     {
@@ -254,9 +259,17 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
                 var partInMemory = false;
                 return WriteAhead(first, ref partInMemory) ?? WriteAhead(rest, ref partInMemory);
 
+            case SpoolAppendStatus.Failed when !_degradeOnFailure:
+                // Loss path 5: a commit that failed (disk full, I/O error, spool unavailable) is refused,
+                // never acknowledged from memory: the client keeps the data and retries.
+                _telemetry.WarnOnce("refused_spool_error", result.Error,
+                    "Exporter {Exporter}: spool write failed ({Error}); refusing {Items} (clients are told to retry; logged once per cause, counted always)");
+                return ("exporter spool cannot store the data", _telemetry.RefusedSpoolError);
+
             default:
-                // Failed (disk, permission, unavailable) or one unsplittable item above the payload limit:
-                // keep it in memory so that data still flows; durability is lost for it, so count and say so.
+                // Failed under on_unavailable: degrade, or one unsplittable item above the payload limit
+                // (no retry would ever fit it): keep it in memory so that data still flows; durability is
+                // lost for it, so count and say so.
                 if (!_memory.TryWrite(new QueuedBatch<T>(batch, 0, false, 0)))
                 {
                     return ("exporter queue is full and its spool failed", _telemetry.RefusedNoRoom);

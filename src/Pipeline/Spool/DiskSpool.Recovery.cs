@@ -242,14 +242,29 @@ internal sealed partial class DiskSpool
         Volatile.Write(ref _items, totals.Items);
         Volatile.Write(ref _payloadBytes, totals.PayloadBytes);
 
-        if (database.SetMaxPageCount(_budget.MaxPageCount) > _budget.MaxPageCount)
+        try
         {
-            ShrinkToCap(database);
-        }
+            if (database.SetMaxPageCount(_budget.MaxPageCount) > _budget.MaxPageCount)
+            {
+                ShrinkToCap(database);
+            }
 
-        ReturnFreePages(database);
-        database.Checkpoint();
+            ReturnFreePages(database);
+            database.Checkpoint();
+        }
+        catch (Exception e) when (IsDiskFull(e))
+        {
+            // Loss path 5: a full disk must not keep the spool from opening, or what it holds is never
+            // replayed. Maintenance waits; reads work from the file and its WAL; appends fail (write_ahead
+            // refuses them) until replay frees space (DiskSpool.DiskFull.cs).
+            database.TryRollback();
+            _metrics.Error("open", ErrorKey(e), e,
+                "Spool database {Path} opened on a full disk: its batches are replayed, new ones are refused until space frees",
+                _files.DatabasePath);
+        }
     }
+
+    private static bool IsDiskFull(Exception e) => e is SqliteException { SqliteErrorCode: SqliteFull };
 
     /// <summary>The file is larger than the (reduced) cap: release free pages, then drop the oldest batches until it fits.</summary>
     private void ShrinkToCap(ISpoolStore database)
@@ -328,6 +343,8 @@ internal sealed partial class DiskSpool
     /// </summary>
     private void ReplaceCorruptDatabase(string op, Exception e)
     {
+        // Delivered rows waiting for their delete are not leases to keep: a salvaged one is sent again.
+        ForgetDeferredDeletes();
         var batchesBefore = _count;
         var itemsBefore = _items;
         _database?.Dispose();

@@ -103,7 +103,7 @@ internal sealed partial class DiskSpool : IDisposable
         {
             lock (_lock)
             {
-                return _leased.Count;
+                return _leased.Count - _deferredDeletes.Count;
             }
         }
     }
@@ -277,7 +277,7 @@ internal sealed partial class DiskSpool : IDisposable
     {
         lock (_lock)
         {
-            _leased.Remove(id);
+            _leased.Remove(id, out var leasedItems);
             if (_orphanedLeases.Remove(id) || !EnsureDatabase(out var database))
             {
                 return false;
@@ -285,15 +285,21 @@ internal sealed partial class DiskSpool : IDisposable
 
             try
             {
-                var row = database.Delete(id);
-                if (row is null)
+                if (!DeleteRow(database, id))
                 {
                     return false;
                 }
 
-                _lastError = null;
-                AdjustTotals(-1, -row.Value.Items, -row.Value.PayloadBytes);
-                _metrics.Deleted.Increment();
+                DeleteDeferred(database);
+                if (TryReplaceDeliveredFile(database))
+                {
+                    return true;
+                }
+            }
+            catch (Exception e) when (IsDiskFull(e))
+            {
+                DeferDelete(database, id, leasedItems, e);
+                return true;
             }
             catch (Exception e) when (IsStorageError(e))
             {

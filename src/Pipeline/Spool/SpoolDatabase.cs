@@ -16,6 +16,7 @@ internal sealed class SpoolDatabase : ISpoolStore
     /// <summary>PRAGMA application_id of spool files ("CSPL"), so foreign SQLite files are recognised.</summary>
     private const long ApplicationId = 0x4353504C;
     private const long SchemaVersion = 1;
+    private const int SqliteFull = 13;
 
     private const string Schema = """
         CREATE TABLE batches (
@@ -86,11 +87,13 @@ internal sealed class SpoolDatabase : ISpoolStore
             DefaultTimeout = 2,
         }.ToString();
 
+        // Decided before SQLite creates the file: an existing file is not written before its rows can be read.
+        var isNew = !File.Exists(path) || new FileInfo(path).Length == 0;
         var connection = new SqliteConnection(connectionString);
         try
         {
             connection.Open();
-            Configure(connection, budget);
+            Configure(connection, budget, isNew);
             return new SpoolDatabase(connection, budget);
         }
         catch
@@ -311,15 +314,21 @@ internal sealed class SpoolDatabase : ISpoolStore
         _connection.Dispose();
     }
 
-    private static void Configure(SqliteConnection connection, SpoolBudget budget)
+    private static void Configure(SqliteConnection connection, SpoolBudget budget, bool isNew)
     {
         // Exclusive locking before WAL: the WAL index lives in heap memory (no -shm file) and a second
         // process (or a second collector on the same directory) cannot open the file by mistake.
         Execute(connection, "PRAGMA locking_mode = EXCLUSIVE");
 
-        // Only effective on a new, empty file: they must precede the first table.
-        Execute(connection, "PRAGMA page_size = " + SpoolBudget.PageSize.ToString(CultureInfo.InvariantCulture));
-        Execute(connection, "PRAGMA auto_vacuum = INCREMENTAL");
+        // Only effective on a new, empty file: they must precede the first table. Never on an existing
+        // file: setting auto_vacuum rewrites the header (a WAL frame), which a full disk refuses, and a
+        // spool that cannot open cannot replay and delete what it holds (loss path 5). CheckSchema
+        // verifies both on existing files.
+        if (isNew)
+        {
+            Execute(connection, "PRAGMA page_size = " + SpoolBudget.PageSize.ToString(CultureInfo.InvariantCulture));
+            Execute(connection, "PRAGMA auto_vacuum = INCREMENTAL");
+        }
 
         // The first statement that reads the header: a file that is not a database fails here (NOTADB).
         var mode = Scalar(connection, "PRAGMA journal_mode = WAL") as string;
@@ -356,7 +365,15 @@ internal sealed class SpoolDatabase : ISpoolStore
         Execute(connection, "PRAGMA wal_autocheckpoint = 0");
         Execute(connection, "PRAGMA journal_size_limit = " + budget.WalCheckpointBytes.ToString(CultureInfo.InvariantCulture));
         Execute(connection, "PRAGMA max_page_count = " + budget.MaxPageCount.ToString(CultureInfo.InvariantCulture));
-        Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE)");
+        try
+        {
+            Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE)");
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteFull)
+        {
+            // The WAL's pages would grow the database file and the disk is full: the WAL stays and is
+            // read from, so the rows can still be replayed (and deleting them frees space, see DiskSpool).
+        }
     }
 
     private static void CreateSchema(SqliteConnection connection)

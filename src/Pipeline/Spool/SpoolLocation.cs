@@ -7,10 +7,14 @@ namespace Collector.Pipeline.Spool;
 /// </summary>
 internal static class SpoolLocation
 {
+    /// <summary>ENOSPC: .NET on Linux and macOS reports the raw errno as the IOException's HResult.</summary>
+    private const int NoSpaceLeftOnDevice = 28;
+
     /// <summary>
     /// Null when <paramref name="directory"/> exists, or can be created, and a file can be written in
     /// it; else the reason. <paramref name="fileName"/> (the spool file's name) is checked not to be a
-    /// directory, which SQLite cannot open and the spool cannot move aside.
+    /// directory, which SQLite cannot open and the spool cannot move aside. A full disk is a problem
+    /// only when that file does not exist yet.
     /// </summary>
     public static string? Problem(string directory, string? fileName)
     {
@@ -58,6 +62,13 @@ internal static class SpoolLocation
         catch (UnauthorizedAccessException)
         {
             return $"permission denied: {existing}";
+        }
+        catch (IOException e) when (e.HResult == NoSpaceLeftOnDevice && fileName is not null
+            && string.Equals(existing, full, StringComparison.Ordinal) && File.Exists(Path.Combine(full, fileName)))
+        {
+            // A full disk with the spool file already there is no reason to stop: the spool opens and
+            // replays what it holds, which frees the space (Spool README, "Full disk").
+            return null;
         }
         catch (IOException e)
         {

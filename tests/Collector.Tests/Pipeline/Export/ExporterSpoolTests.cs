@@ -108,6 +108,60 @@ public sealed class ExporterSpoolTests : ExporterTestBase
         });
     }
 
+    /// <summary>Issue 14 loss path 5: a failed commit (here SQLITE_FULL, a full disk) is refused, never acknowledged from memory.</summary>
+    [Test]
+    public async Task Write_ahead_refuses_a_batch_whose_commit_failed_and_sends_only_what_it_stored()
+    {
+        var backend = await HttpBackendAsync();
+        var config = Config(backend.BaseUrl, _dir, SpoolDurability.WriteAhead);
+        var faults = new Collector.Tests.Spool.SpoolFaults();
+        SharedSpool.For(Kit.Context, config.SendingQueue.Spool!, faults.Opener);
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, config);
+        faults.FailNext("Insert", Collector.Tests.Spool.SpoolFaults.Full);
+
+        var refused = ExporterTestKit.Spans(3, "refused");
+        var refusedAck = new DeliveryAck();
+        refused.Acks = [refusedAck];
+        await exporter.ConsumeAsync(refused, CancellationToken.None);
+        var kept = ExporterTestKit.Spans(4, "kept");
+        var keptAck = new DeliveryAck();
+        kept.Acks = [keptAck];
+        await exporter.ConsumeAsync(kept, CancellationToken.None);
+
+        Assert.That(await refusedAck.Task.WaitAsync(Deadline), Is.EqualTo("exporter spool cannot store the data"), "the client is told to retry");
+        Assert.That(await keptAck.Task.WaitAsync(Deadline), Is.Null, "the next commit worked");
+        await Poll.UntilAsync(() => Kit.Sent() == 4, Deadline, "the stored batch delivered");
+        Assert.Multiple(() =>
+        {
+            Assert.That(CallNames(backend), Is.EqualTo(new[] { "kept-0" }), "nothing that was refused is sent");
+            Assert.That(Kit.Metrics.Read("collector_exporter_refused_spans_total", ("exporter", Kit.Id), ("reason", "spool_error")), Is.EqualTo(3));
+            Assert.That(Kit.Metrics.Read("collector_exporter_spool_bypassed_spans_total", ("exporter", Kit.Id)), Is.Zero);
+            Assert.That(Kit.Logs.Rendered(LogEventLevel.Warning), Has.Some.Contains("refusing"));
+        });
+    }
+
+    [Test]
+    public async Task Write_ahead_under_on_unavailable_degrade_keeps_a_batch_whose_commit_failed_in_memory()
+    {
+        var backend = await HttpBackendAsync();
+        var config = Config(backend.BaseUrl, _dir, SpoolDurability.WriteAhead);
+        config.SendingQueue.Spool!.OnUnavailable = SpoolOnUnavailable.Degrade;
+        var faults = new Collector.Tests.Spool.SpoolFaults();
+        SharedSpool.For(Kit.Context, config.SendingQueue.Spool!, faults.Opener);
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, config);
+        faults.FailNext("Insert", Collector.Tests.Spool.SpoolFaults.Full);
+
+        var batch = ExporterTestKit.Spans(3);
+        var ack = new DeliveryAck();
+        batch.Acks = [ack];
+        await exporter.ConsumeAsync(batch, CancellationToken.None);
+
+        Assert.That(await ack.Task.WaitAsync(Deadline), Is.Null, "degrade: acknowledged from memory");
+        await Poll.UntilAsync(() => Kit.Sent() == 3, Deadline, "delivery from memory");
+        Assert.That(Kit.Metrics.Read("collector_exporter_spool_bypassed_spans_total", ("exporter", Kit.Id)), Is.EqualTo(3));
+        Assert.That(Kit.Metrics.Read("collector_exporter_refused_spans_total", ("exporter", Kit.Id), ("reason", "spool_error")), Is.Zero);
+    }
+
     [Test]
     public async Task Write_ahead_acknowledges_only_after_the_commit_and_a_full_spool_fails_the_ack()
     {

@@ -103,9 +103,17 @@ internal sealed class FaultInjectingStore(ISpoolStore inner, SpoolFaults faults)
         return inner.Delete(id);
     }
 
-    public void VacuumChunk() => inner.VacuumChunk();
+    public void VacuumChunk()
+    {
+        faults.Hit(nameof(VacuumChunk));
+        inner.VacuumChunk();
+    }
 
-    public bool Checkpoint() => inner.Checkpoint();
+    public bool Checkpoint()
+    {
+        faults.Hit(nameof(Checkpoint));
+        return inner.Checkpoint();
+    }
 
     public (long Count, long Items, long PayloadBytes, long LastId) LoadTotals() => inner.LoadTotals();
 
