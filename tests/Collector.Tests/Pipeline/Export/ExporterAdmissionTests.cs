@@ -86,8 +86,12 @@ public sealed class ExporterAdmissionTests : ExporterTestBase
 
         var reason = Gate(exporter).CheckAdmission(0);
 
-        // A batch admitted before the queue filled (it was in the pipeline) arrives now: kept, not dropped.
-        await exporter.ConsumeAsync(Batch(sizer, ++admitted), CancellationToken.None);
+        // A batch admitted before the queue filled (it was in the pipeline) arrives now: kept, not dropped;
+        // a durable door's delivery ack settles when it is sent, as for any queued batch.
+        var late = Batch(sizer, ++admitted);
+        var lateDelivery = new DeliveryAck(waitsForDelivery: true);
+        late.Acks = [lateDelivery];
+        await exporter.ConsumeAsync(late, CancellationToken.None);
         var queued = Kit.Metrics.Read("collector_exporter_queue_size", ("exporter", Kit.Id), ("data_type", "traces"));
         Assert.Multiple(() =>
         {
@@ -97,11 +101,13 @@ public sealed class ExporterAdmissionTests : ExporterTestBase
             Assert.That(Kit.Failed("queue_full"), Is.Zero, "nothing admitted is dropped");
             Assert.That(Overfilled, Is.EqualTo(sizer == QueueSizer.Bytes ? 4 : 2), "queued above queue_size and counted");
             Assert.That(queued, Is.EqualTo(admitted), "every admitted batch waits");
+            Assert.That(lateDelivery.Task.IsCompleted, Is.False, "not delivered yet");
             Assert.That(Kit.Logs.Rendered(LogEventLevel.Warning), Has.One.Contains("at the pipeline door").And.Contains("queue_full"), "logged once");
         });
 
         backend.Gate.SetResult();
         await Poll.UntilAsync(() => Kit.Sent() == 2L * (admitted + 1), Deadline, "every admitted span delivered");
+        Assert.That(await lateDelivery.Task.WaitAsync(Deadline), Is.Null, "delivered");
         Assert.That(Gate(exporter).CheckAdmission(0), Is.Null, "a drained queue admits again");
     }
 
@@ -149,12 +155,17 @@ public sealed class ExporterAdmissionTests : ExporterTestBase
         // The queue (1 batch) is full at once; the spool takes the overflow until its 1 MiB is used.
         var consumed = 200L;
         string? reason = null;
+        var deliveries = new List<DeliveryAck>();
         for (var i = 0; i < 400 && reason is null; i++)
         {
             reason = Gate(exporter).CheckAdmission(0);
             if (reason is null)
             {
-                await exporter.ConsumeAsync(ExporterTestKit.Spans(200), CancellationToken.None);
+                var batch = ExporterTestKit.Spans(200);
+                var delivery = new DeliveryAck(waitsForDelivery: true);
+                batch.Acks = [delivery];
+                deliveries.Add(delivery);
+                await exporter.ConsumeAsync(batch, CancellationToken.None);
                 consumed += 200;
             }
         }
@@ -167,6 +178,8 @@ public sealed class ExporterAdmissionTests : ExporterTestBase
             Assert.That(Overfilled, Is.EqualTo(200), "the batch the full spool refused waits in memory");
             Assert.That(Kit.Failed("spool_full") + Kit.Failed("queue_full"), Is.Zero, "nothing admitted is dropped");
             Assert.That(Refusals("spool_full"), Is.EqualTo(1));
+            Assert.That(deliveries[^1].Task.IsCompleted, Is.False, "the batch kept in memory settles its delivery ack when sent");
+            Assert.That(deliveries[^2].Task.IsCompletedSuccessfully && deliveries[^2].Task.Result is null, Is.True, "a spooled batch settled its delivery ack when spooled");
         });
 
         backend.Gate.SetResult();
@@ -174,6 +187,7 @@ public sealed class ExporterAdmissionTests : ExporterTestBase
             () => Kit.Sent() == consumed && Kit.Metrics.Read("collector_spool_items", ("exporter", Kit.Id)) == 0,
             Deadline,
             "every admitted span delivered, the spooled ones replayed");
+        Assert.That(await deliveries[^1].Task.WaitAsync(Deadline), Is.Null);
         Assert.That(Gate(exporter).CheckAdmission(0), Is.Null, "room again");
     }
 
