@@ -11,7 +11,7 @@ namespace Collector.Exporters.Langtrace;
 /// <see cref="LangtraceSender"/>. Spans are only read: the encoder writes what Langtrace needs
 /// without changing the shared batch, so fan-out need not copy for this exporter.
 /// </summary>
-internal sealed class LangtraceExporter : IExporter<ResourceSpans>
+internal sealed class LangtraceExporter : IExporter<ResourceSpans>, IAdmissionControl
 {
     private readonly ExporterHelper<ResourceSpans> _helper;
     private readonly LangtraceRequestBatcher _batcher;
@@ -32,6 +32,9 @@ internal sealed class LangtraceExporter : IExporter<ResourceSpans>
     public bool MutatesData => false;
 
     public bool RequiresDurableAck => _helper.RequiresDurableAck;
+
+    /// <summary>The helper's gate: a full sending queue refuses at the door (on_full: reject).</summary>
+    public string? CheckAdmission(long incomingBytes) => _helper.CheckAdmission(incomingBytes);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -17,6 +17,8 @@ internal static class ExporterMetrics
         new("collector_exporter_spool_bypassed_{item}_total", MetricType.Counter, "{items}", "write_ahead {item} acknowledged without a spool commit, kept in memory only (a failed commit under on_unavailable: degrade, or one item too large for a spool row)", "exporter"),
         new("collector_exporter_send_failed_{item}_total", MetricType.Counter, "{items}", "{item} not delivered, by reason", "exporter", "reason"),
         new("collector_exporter_refused_{item}_total", MetricType.Counter, "{items}", "write_ahead {item} refused before a commit (the client is told to retry), by reason", "exporter", "reason"),
+        new("collector_exporter_queue_overfilled_{item}_total", MetricType.Counter, "{items}", "{item} queued above sending_queue.queue_size under on_full: reject (admitted before the queue filled)", "exporter"),
+        new("collector_exporter_admission_refused_requests_total", MetricType.Counter, "{requests}", "requests the pipeline door refused because this exporter's sending queue was full (on_full: reject), by reason", "exporter", "data_type", "reason"),
         new("collector_exporter_queue_size", MetricType.Gauge, "{batches}", "batches waiting in the sending queue", "exporter", "data_type"),
         new("collector_exporter_queue_bytes", MetricType.Gauge, "By", "bytes of the batches waiting in the sending queue", "exporter", "data_type"),
         new("collector_exporter_queue_capacity", MetricType.Gauge, "{sizer unit}", "sending_queue.queue_size, in the unit of sending_queue.sizer (batches, items or bytes)", "exporter", "data_type"),

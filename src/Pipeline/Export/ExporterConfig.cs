@@ -133,6 +133,13 @@ public sealed class SendingQueueConfig : IValidatable
     /// <summary>Batches sent concurrently.</summary>
     public int NumConsumers { get; set; } = 4;
 
+    /// <summary>
+    /// What a full queue does: <see cref="QueueOnFull.Reject"/> refuses at the pipeline door (the client
+    /// retries) and never drops what was admitted; <see cref="QueueOnFull.Drop"/> drops and counts (queue_full).
+    /// With a spool, overflow goes to the spool first either way.
+    /// </summary>
+    public QueueOnFull OnFull { get; set; } = QueueOnFull.Reject;
+
     /// <summary>Disk spool behind the queue; null keeps the queue in memory only.</summary>
     public SpoolConfig? Spool { get; set; }
 
@@ -159,6 +166,11 @@ public sealed class SendingQueueConfig : IValidatable
         if (NumConsumers < 1)
         {
             errors.Add("num_consumers", "must be >= 1");
+        }
+
+        if (!Enum.IsDefined(OnFull))
+        {
+            errors.Add("on_full", "must be reject or drop");
         }
 
         if (Spool is not null && !Enabled)
@@ -260,6 +272,19 @@ public enum QueueSizer
 
     /// <summary>queue_size counts bytes of encoded OTLP (<see cref="Batch{T}.ByteSize"/>).</summary>
     Bytes,
+}
+
+/// <summary>sending_queue.on_full; YAML names reject | drop.</summary>
+public enum QueueOnFull
+{
+    /// <summary>
+    /// While the queue is full (and no spool takes the overflow) the pipeline door refuses new requests
+    /// (503 / UNAVAILABLE + Retry-After); a batch admitted before the queue filled is queued above queue_size.
+    /// </summary>
+    Reject,
+
+    /// <summary>A batch that finds the queue full (and no spool taking it) is dropped and counted (queue_full).</summary>
+    Drop,
 }
 
 /// <summary>spool.durability; YAML names write_ahead | on_failure.</summary>

@@ -15,9 +15,10 @@ internal sealed record ExporterHelperSettings(TimeSpan Timeout, RetryOnFailureCo
 /// <see cref="CallerSender{T}"/> when the queue is disabled) -> counting (<see cref="CountingSender{T}"/>)
 /// -> retry (<see cref="RetrySender{T}"/>) -> per-attempt timeout (<see cref="TimeoutSender{T}"/>) -> sender.
 /// This class composes them and runs the lifecycle: start, shutdown draining, and the abort when
-/// shutdown runs out of time.
+/// shutdown runs out of time. It is also an admission gate of every pipeline it serves: under
+/// <c>sending_queue.on_full: reject</c> a full queue refuses at the door (see <see cref="IExportQueue{T}.CheckAdmission"/>).
 /// </summary>
-internal sealed class ExporterHelper<T> : IExporter<T>
+internal sealed class ExporterHelper<T> : IExporter<T>, IAdmissionControl
     where T : class, IMessage<T>
 {
     private readonly ExporterHelperSettings _settings;
@@ -68,6 +69,9 @@ internal sealed class ExporterHelper<T> : IExporter<T>
 
     /// <summary>write_ahead: the receiver answers the client only after the spool commit.</summary>
     public bool RequiresDurableAck => _queue is { RequiresDurableAck: true };
+
+    /// <summary>Without a queue the caller sends and waits: nothing fills, so nothing is refused here.</summary>
+    public string? CheckAdmission(long incomingBytes) => _queue?.CheckAdmission();
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -49,6 +49,22 @@ internal sealed class ExporterTelemetry
         RefusedNoRoom = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "queue_full"));
         RefusedShutdown = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "shutdown"));
         RefusedSpoolError = metrics.Counter(refusedName, refusedHelp, exporterLabel, ("reason", "spool_error"));
+
+        Overfilled = metrics.Counter(
+            $"collector_exporter_queue_overfilled_{Items}_total",
+            $"{Items} queued above sending_queue.queue_size under on_full: reject (admitted before the queue filled)",
+            exporterLabel);
+
+        // Requests, not items: the door refuses before anything is decoded. data_type as the queue gauges,
+        // since one exporter id may refuse for pipelines of several signals.
+        var dataType = ("data_type", signal.ToConfigName());
+        const string admissionName = "collector_exporter_admission_refused_requests_total";
+        const string admissionHelp = "requests the pipeline door refused because this exporter's sending queue was full (on_full: reject), by reason";
+        AdmissionRefusal Refusal(string reason, string what) =>
+            new(metrics.Counter(admissionName, admissionHelp, exporterLabel, dataType, ("reason", reason)), reason, $"exporter {Exporter}: {what}");
+        QueueFull = Refusal("queue_full", "sending queue full");
+        QueueAndSpoolFull = Refusal("spool_full", "sending queue and spool full");
+        QueueFullSpoolUnavailable = Refusal("spool_unavailable", "sending queue full and spool unavailable");
     }
 
     public string Exporter { get; }
@@ -96,6 +112,31 @@ internal sealed class ExporterTelemetry
 
     /// <summary>write_ahead commit failed (disk full, I/O error, spool unavailable): refused rather than acknowledged from memory.</summary>
     public Counter RefusedSpoolError { get; }
+
+    public Counter Overfilled { get; }
+
+    /// <summary>Door refusals (on_full: reject): the queue is full and there is no spool.</summary>
+    public AdmissionRefusal QueueFull { get; }
+
+    /// <summary>Door refusals: the queue is full and the spool refused the last batch offered to it.</summary>
+    public AdmissionRefusal QueueAndSpoolFull { get; }
+
+    /// <summary>Door refusals: the queue is full and the spool cannot be used.</summary>
+    public AdmissionRefusal QueueFullSpoolUnavailable { get; }
+
+    /// <summary>The exporter refuses a request at the pipeline door: counted, warned once per reason; returns what the client is told.</summary>
+    public string RefuseAdmission(AdmissionRefusal refusal)
+    {
+        refusal.Counter.Increment();
+        if (FirstTime("admission", refusal.Label))
+        {
+            Logger.Warning(
+                "Exporter {Exporter} refuses new {Items} at the pipeline door ({Reason}); clients are told to retry (sending_queue.on_full: reject; logged once per reason, counted always)",
+                Exporter, Items, refusal.Label);
+        }
+
+        return refusal.Reason;
+    }
 
     /// <summary>
     /// A send that ended without a spool to keep the batch in: retries exhausted is counted as such
@@ -160,3 +201,6 @@ internal sealed class ExporterTelemetry
     /// <summary>True the first time a cause is seen, so that an outage logs once rather than once per batch.</summary>
     public bool FirstTime(string kind, string? cause) => _loggedCauses.TryLog(cause is null ? kind : $"{kind}: {cause}", out _);
 }
+
+/// <summary>One reason an exporter refuses at the pipeline door: its counter, its label value and the text the client gets.</summary>
+internal sealed record AdmissionRefusal(Counter Counter, string Label, string Reason);

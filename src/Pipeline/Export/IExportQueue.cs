@@ -31,6 +31,13 @@ internal interface IExportQueue<T>
     /// <summary>Shutdown with a usable spool: failed batches are parked there rather than tried again.</summary>
     bool ParkInsteadOfRetry { get; }
 
+    /// <summary>
+    /// The pipeline door asks before taking a request (<see cref="IAdmissionControl"/>): null to admit,
+    /// else the refusal reason (counted). Refuses only under <c>sending_queue.on_full: reject</c>, while
+    /// the memory queue is full and there is nowhere else to put a batch.
+    /// </summary>
+    string? CheckAdmission();
+
     /// <summary>Opens what the queue keeps batches in besides memory; before the consumers start.</summary>
     void Start();
 

@@ -8,7 +8,10 @@ namespace Collector.Pipeline.Export;
 /// <c>sending_queue.sizer</c> (batches, items or bytes) waiting for a consumer; batches being sent
 /// (at most <c>num_consumers</c>) are not counted, whatever the sizer. Nothing in it is durable:
 /// answer acks settle when a batch is taken, delivery acks (durable ingress) when it was sent or
-/// dropped by rule (queue_full, retries_exhausted) and fail when shutdown drops it.
+/// dropped by rule (queue_full, retries_exhausted) and fail when shutdown drops it. When full,
+/// <c>sending_queue.on_full</c> decides: <c>reject</c> (the default) refuses at the pipeline door
+/// (<see cref="CheckAdmission"/>) and still queues a batch that was admitted before the queue filled;
+/// <c>drop</c> drops what does not fit (queue_full).
 /// </summary>
 internal sealed class MemoryQueue<T> : IExportQueue<T>
     where T : class, IMessage<T>
@@ -18,12 +21,17 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
     private readonly ExportStopping _stopping;
     private readonly QueueSizer _sizer;
     private readonly long _capacity;
+    private readonly bool _rejectWhenFull;
 
-    /// <summary>Items or bytes reserved by waiting batches (sizer items / bytes; the channel bounds batches itself).</summary>
+    /// <summary>Batches, items or bytes (the sizer's unit) reserved by waiting batches; above the capacity only by overfill.</summary>
     private long _used;
 
     /// <summary>Bytes of the waiting batches, whatever the sizer (the byte gauge).</summary>
     private long _bytes;
+
+    /// <summary>Batches consumers have taken so far; <see cref="_fullAtTakes"/> is its value when a batch last did not fit.</summary>
+    private long _takes;
+    private long _fullAtTakes = -1;
 
     public MemoryQueue(ComponentContext context, SendingQueueConfig config, Signal signal, ExporterTelemetry telemetry, ExportStopping stopping)
     {
@@ -31,23 +39,17 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
         _stopping = stopping;
         _sizer = config.Sizer;
         _capacity = config.QueueSize;
+        _rejectWhenFull = config.OnFull == QueueOnFull.Reject;
 
-        // Wait mode (never DropWrite, whose drops are invisible): Enqueue uses TryWrite, so a full
-        // queue is seen, counted and routed to the spool or dropped instead of blocking the caller.
-        // Items and bytes are bounded by the reservation in TryWrite, so the channel need not be.
-        _channel = _sizer == QueueSizer.Requests
-            ? Channel.CreateBounded<QueuedBatch<T>>(new BoundedChannelOptions((int)config.QueueSize)
-            {
-                FullMode = BoundedChannelFullMode.Wait,
-                SingleReader = config.NumConsumers == 1,
-                SingleWriter = false,
-            })
-            : Channel.CreateUnbounded<QueuedBatch<T>>(new UnboundedChannelOptions
-            {
-                // Never single-reader: that unbounded channel has no Count, which the batches gauge reads.
-                SingleReader = false,
-                SingleWriter = false,
-            });
+        // The bound is the reservation in TryWrite, in every sizer's unit (requests reserve 1 per
+        // batch), so that a full queue is seen and counted rather than blocking the caller, and so
+        // that on_full: reject can still queue an admitted batch above it (Overfill).
+        _channel = Channel.CreateUnbounded<QueuedBatch<T>>(new UnboundedChannelOptions
+        {
+            // Never single-reader: that unbounded channel has no Count, which the batches gauge reads.
+            SingleReader = false,
+            SingleWriter = false,
+        });
 
         // data_type keeps the series apart when one exporter id serves pipelines of several signals.
         var labels = new[] { ("exporter", telemetry.Exporter), ("data_type", signal.ToConfigName()) };
@@ -64,6 +66,27 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
 
     public ChannelReader<QueuedBatch<T>> Reader => _channel.Reader;
 
+    /// <summary><c>on_full: reject</c>: a full queue refuses at the pipeline door and never drops what was admitted.</summary>
+    public bool RejectsWhenFull => _rejectWhenFull;
+
+    /// <summary>
+    /// At (or, by overfill, above) <c>queue_size</c> in the sizer's unit, or a batch did not fit and no
+    /// consumer has taken one since (items and bytes fill up unevenly: 900 KiB waiting in a 1 MiB queue
+    /// is full for a batch of 300 KiB).
+    /// </summary>
+    public bool IsFull => Volatile.Read(ref _used) >= _capacity || Volatile.Read(ref _fullAtTakes) == Volatile.Read(ref _takes);
+
+    /// <summary>The pipeline door's question (no spool behind this queue): refused while full under <c>on_full: reject</c>.</summary>
+    public string? CheckAdmission()
+    {
+        if (!_rejectWhenFull || !IsFull)
+        {
+            return null;
+        }
+
+        return _telemetry.RefuseAdmission(_telemetry.QueueFull);
+    }
+
     public void Start()
     {
     }
@@ -73,6 +96,12 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
         batch.SettleTaken();
         var refused = Offer(batch);
         if (refused is null)
+        {
+            return;
+        }
+
+        // on_full: reject: admitted before the queue filled, so kept (its acks settle when it is sent).
+        if (refused == _telemetry.DroppedQueueFull && Overfill(batch))
         {
             return;
         }
@@ -113,8 +142,27 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
         return _stopping.IsStopping ? _telemetry.DroppedShutdown : _telemetry.DroppedQueueFull;
     }
 
-    /// <summary>Queues <paramref name="work"/> when it fits under queue_size; false when the queue is full (or completed).</summary>
-    public bool TryWrite(QueuedBatch<T> work)
+    /// <summary>
+    /// <c>on_full: reject</c>: queues a fresh batch that found the queue full although it was admitted
+    /// (it was in the pipeline when the queue filled), above <c>queue_size</c> rather than dropping
+    /// it; false under <c>on_full: drop</c> or once shutdown completed the queue. Counted as overfilled.
+    /// </summary>
+    public bool Overfill(Batch<T> batch)
+    {
+        if (!_rejectWhenFull || !TryWrite(new QueuedBatch<T>(batch, 0, false, 0), overfill: true))
+        {
+            return false;
+        }
+
+        _telemetry.Overfilled.Add(batch.ItemCount);
+        return true;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="work"/> when it fits under queue_size (or, with <paramref name="overfill"/>,
+    /// in any case); false when the queue is full (or completed).
+    /// </summary>
+    public bool TryWrite(QueuedBatch<T> work, bool overfill = false)
     {
         // Measuring a decoded batch of unknown size walks it: only the byte sizer needs that.
         var bytes = _sizer == QueueSizer.Bytes ? work.Batch.MeasureByteSize() : work.Batch.ByteSize;
@@ -122,10 +170,15 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
         {
             QueueSizer.Items => work.Batch.ItemCount,
             QueueSizer.Bytes => bytes,
-            _ => 0,
+            _ => 1,
         };
-        if (size > 0 && !TryReserve(size))
+        if (overfill)
         {
+            Interlocked.Add(ref _used, size);
+        }
+        else if (!TryReserve(size))
+        {
+            Volatile.Write(ref _fullAtTakes, Volatile.Read(ref _takes));
             return false;
         }
 
@@ -209,10 +262,8 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
     private void Release(QueuedBatch<T> work)
     {
         Interlocked.Add(ref _bytes, -work.QueuedBytes);
-        if (work.QueuedSize > 0)
-        {
-            Interlocked.Add(ref _used, -work.QueuedSize);
-        }
+        Interlocked.Add(ref _used, -work.QueuedSize);
+        Interlocked.Increment(ref _takes);
     }
 
     /// <summary>Only on the refusal path: no room would ever fit it (sizer items / bytes).</summary>

@@ -38,6 +38,14 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     /// <summary>The open spool while started (null before start and after stop).</summary>
     private DiskSpool? _spool;
 
+    /// <summary>
+    /// Why the spool refused the last batch offered to it (full, or failing), null once one was taken;
+    /// with <see cref="_spoolRefusedAtCount"/>, its row count then: the door refuses while the memory
+    /// queue is full and the spool has not shrunk since (see <see cref="CheckAdmission"/>).
+    /// </summary>
+    private AdmissionRefusal? _spoolRefusal;
+    private long _spoolRefusedAtCount;
+
     public SpoolQueue(
         ComponentContext context,
         MemoryQueue<T> memory,
@@ -59,6 +67,29 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     public bool RequiresDurableAck => _writeAhead;
 
     public bool ParkInsteadOfRetry => _stopping.IsStopping && Volatile.Read(ref _spool) is { IsAvailable: true };
+
+    /// <summary>
+    /// <c>on_full: reject</c>: refused while the memory queue is full and there is nowhere else to put a
+    /// batch: the spool is not usable, or it refused the last batch (full under its own
+    /// <c>on_full: reject</c>, or every row leased; or failing) and no row has left it since. A spool
+    /// that took the last batch, or shrank, admits: the next overflow finds out again.
+    /// </summary>
+    public string? CheckAdmission()
+    {
+        if (!_memory.RejectsWhenFull || !_memory.IsFull)
+        {
+            return null;
+        }
+
+        var spool = Volatile.Read(ref _spool);
+        if (spool is not { IsAvailable: true })
+        {
+            return _telemetry.RefuseAdmission(_telemetry.QueueFullSpoolUnavailable);
+        }
+
+        var refusal = Volatile.Read(ref _spoolRefusal);
+        return refusal is not null && spool.Count >= Volatile.Read(ref _spoolRefusedAtCount) ? _telemetry.RefuseAdmission(refusal) : null;
+    }
 
     /// <summary>Opening runs recovery (corrupt files moved aside); it never throws for I/O.</summary>
     public void Start() => Volatile.Write(ref _spool, _sharedSpool.Acquire(_signal, CountDroppedOldest));
@@ -82,7 +113,8 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
         batch.SettleTaken();
         if (_memory.Offer(batch) is { } refused)
         {
-            SpillAndSettle(batch, refused);
+            // on_full: reject: a batch admitted before the queue filled is kept in memory when the spool will not take it.
+            SpillAndSettle(batch, refused, keepInMemory: refused == _telemetry.DroppedQueueFull && _memory.RejectsWhenFull);
         }
     }
 
@@ -230,6 +262,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
         switch (result.Status)
         {
             case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:
+                SpoolTook();
                 _telemetry.Spooled.Add(batch.ItemCount);
                 var held = payload!.Length;
                 if (!_sharedSpool.TryHold(held))
@@ -251,6 +284,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
                 return null;
 
             case SpoolAppendStatus.Full:
+                SpoolRefused(spool!, _telemetry.QueueAndSpoolFull);
                 _telemetry.WarnOnce("spool_full", null, "Exporter {Exporter}: spool full, refusing new {Items} (clients are told to retry; logged once, counted always)");
                 return ("exporter spool is full", _telemetry.RefusedSpoolFull);
 
@@ -270,6 +304,11 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
                 // Failed under on_unavailable: degrade, or one unsplittable item above the payload limit
                 // (no retry would ever fit it): keep it in memory so that data still flows; durability is
                 // lost for it, so count and say so.
+                if (result.Status == SpoolAppendStatus.Failed && spool is not null)
+                {
+                    SpoolRefused(spool, _telemetry.QueueFullSpoolUnavailable);
+                }
+
                 if (!_memory.TryWrite(new QueuedBatch<T>(batch, 0, false, 0)))
                 {
                     return ("exporter queue is full and its spool failed", _telemetry.RefusedNoRoom);
@@ -345,30 +384,65 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     /// <summary>
     /// <see cref="Spill"/>, then settles the batch's delivery acks: complete when it is in the spool,
     /// failed when it was dropped (a durable door keeps the request for replay at the next start).
+    /// With <paramref name="keepInMemory"/> (on_full: reject, a fresh batch that found the queue full)
+    /// a batch the spool will not take is queued above queue_size instead, its acks settling when it is
+    /// sent; when only part of a split batch was spooled, that part is then delivered twice (at-least-once).
     /// </summary>
-    private void SpillAndSettle(Batch<T> batch, Counter noSpoolReason)
+    private void SpillAndSettle(Batch<T> batch, Counter noSpoolReason, bool keepInMemory = false)
     {
-        if (Spill(batch, noSpoolReason))
+        if (Spill(batch, noSpoolReason, countDrops: !keepInMemory))
         {
             batch.SettleDelivered();
+            return;
         }
-        else
+
+        if (keepInMemory)
         {
-            batch.FailDelivery("exporter could not spool the batch");
+            if (_memory.Overfill(batch))
+            {
+                return;
+            }
+
+            // Only a queue completed by shutdown refuses an overfill.
+            _telemetry.DroppedShutdown.Add(batch.ItemCount);
         }
+
+        batch.FailDelivery("exporter could not spool the batch");
+    }
+
+    /// <summary>The spool took a batch: it has room again, as far as the door is concerned.</summary>
+    private void SpoolTook()
+    {
+        if (Volatile.Read(ref _spoolRefusal) is not null)
+        {
+            Volatile.Write(ref _spoolRefusal, null);
+        }
+    }
+
+    /// <summary>The spool would not take a batch: remembered, with its row count, for <see cref="CheckAdmission"/>.</summary>
+    private void SpoolRefused(DiskSpool spool, AdmissionRefusal refusal)
+    {
+        Volatile.Write(ref _spoolRefusedAtCount, spool.Count);
+        Volatile.Write(ref _spoolRefusal, refusal);
     }
 
     /// <summary>
     /// Writes an in-memory batch to the spool (unleased: the replay path delivers it); true when all of
     /// it is there. Without an open spool it is dropped under <paramref name="noSpoolReason"/>; a full or
-    /// failing spool drops it under spool_full / spool_error. The batch is not mutated (it may be shared).
+    /// failing spool drops it under spool_full / spool_error, counted and logged unless
+    /// <paramref name="countDrops"/> is false (the caller keeps it). A refusal is remembered for the
+    /// door (<see cref="CheckAdmission"/>). The batch is not mutated (it may be shared).
     /// </summary>
-    private bool Spill(Batch<T> batch, Counter noSpoolReason)
+    private bool Spill(Batch<T> batch, Counter noSpoolReason, bool countDrops = true)
     {
         var spool = Volatile.Read(ref _spool);
         if (spool is null)
         {
-            noSpoolReason.Add(batch.ItemCount);
+            if (countDrops)
+            {
+                noSpoolReason.Add(batch.ItemCount);
+            }
+
             return false;
         }
 
@@ -376,22 +450,37 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
         switch (result.Status)
         {
             case SpoolAppendStatus.Appended or SpoolAppendStatus.DroppedOldest:
+                SpoolTook();
                 _telemetry.Spooled.Add(batch.ItemCount);
                 _replay.Raise();
                 return true;
 
             case SpoolAppendStatus.Full:
-                _telemetry.DroppedSpoolFull.Add(batch.ItemCount);
-                _telemetry.WarnOnce("spool_full", null, "Exporter {Exporter}: spool full, dropping {Items} that could not be delivered (logged once, counted always)");
+                SpoolRefused(spool, _telemetry.QueueAndSpoolFull);
+                if (countDrops)
+                {
+                    _telemetry.DroppedSpoolFull.Add(batch.ItemCount);
+                    _telemetry.WarnOnce("spool_full", null, "Exporter {Exporter}: spool full, dropping {Items} that could not be delivered (logged once, counted always)");
+                }
+
                 return false;
 
             case SpoolAppendStatus.TooLarge when Batch<T>.TrySplitCopy(batch, out var first, out var rest):
                 // Both halves are tried even when the first fails: what fits is kept.
-                return Spill(first, noSpoolReason) & Spill(rest, noSpoolReason);
+                return Spill(first, noSpoolReason, countDrops) & Spill(rest, noSpoolReason, countDrops);
 
             default:
-                _telemetry.DroppedSpoolError.Add(batch.ItemCount);
-                _telemetry.WarnOnce("spool_error", result.Error, "Exporter {Exporter}: spool write failed ({Error}), dropping {Items} that could not be delivered (logged once per cause, counted always)");
+                if (result.Status == SpoolAppendStatus.Failed)
+                {
+                    SpoolRefused(spool, _telemetry.QueueFullSpoolUnavailable);
+                }
+
+                if (countDrops)
+                {
+                    _telemetry.DroppedSpoolError.Add(batch.ItemCount);
+                    _telemetry.WarnOnce("spool_error", result.Error, "Exporter {Exporter}: spool write failed ({Error}), dropping {Items} that could not be delivered (logged once per cause, counted always)");
+                }
+
                 return false;
         }
     }

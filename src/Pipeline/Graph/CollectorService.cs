@@ -159,12 +159,19 @@ public sealed class CollectorService : ICollectorStatus
         where T : class, IMessage<T>
     {
         var exporters = new List<IConsumer<T>>(pipeline.Exporters.Count);
+        var exporterGates = new List<IAdmissionControl>();
         var durable = false;
         foreach (var exporterId in pipeline.Exporters)
         {
             var exporter = GetExporter<T>(exporterId, id.Signal);
             durable |= exporter.RequiresDurableAck;
             exporters.Add(exporter);
+
+            // A full sending queue (on_full: reject) refuses at the door, before more is accepted.
+            if (exporter is IAdmissionControl exporterGate)
+            {
+                exporterGates.Add(exporterGate);
+            }
         }
 
         IConsumer<T> next = exporters.Count == 1 ? exporters[0] : new Graph.FanOutConsumer<T>(exporters);
@@ -186,6 +193,9 @@ public sealed class CollectorService : ICollectorStatus
         }
 
         AddDefaultMemoryLimit(id, admission);
+
+        // The memory gates first (they protect the process), then the exporters' full queues.
+        admission.AddRange(exporterGates);
         _processors.AddRange(chain);
         var logger = _logger.ForContext("pipeline", id.ToString());
         IngressLog<T>? log = null;

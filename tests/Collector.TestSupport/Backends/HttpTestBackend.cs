@@ -43,6 +43,9 @@ internal sealed class HttpTestBackend : IAsyncDisposable
     /// <summary>When set, every request waits for it before being answered (a stuck backend).</summary>
     public TaskCompletionSource? Gate { get; set; }
 
+    /// <summary>Every request waits this long before being answered (a slow backend); zero: answered at once.</summary>
+    public TimeSpan SlowBy { get; set; }
+
     public string BaseUrl { get; private set; } = string.Empty;
 
     /// <summary>
@@ -116,6 +119,11 @@ internal sealed class HttpTestBackend : IAsyncDisposable
         if (Gate is { } gate)
         {
             await gate.Task.WaitAsync(context.RequestAborted);
+        }
+
+        if (SlowBy > TimeSpan.Zero)
+        {
+            await Task.Delay(SlowBy, context.RequestAborted);
         }
 
         if (_faults.TryDequeue(out var fault))

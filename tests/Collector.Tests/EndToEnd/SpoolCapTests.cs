@@ -55,7 +55,11 @@ public sealed class SpoolCapTests : DurableTestBase
         if (onFull == "reject")
         {
             Assert.That(client.RefusedSpans, Is.GreaterThan(0), "a full spool answers 503 so that the SDK retries");
-            Assert.That(Metric(collector, "collector_exporter_refused_spans_total", ("reason", "spool_full")), Is.EqualTo(client.RefusedSpans));
+            // Refused by the failed commit, or (issue 14) already at the door once the queue was full and the spool had refused.
+            var refusedAtCommit = Metric(collector, "collector_exporter_refused_spans_total", ("reason", "spool_full"));
+            var refusedAtDoor = Metric(collector, "collector_exporter_admission_refused_requests_total", ("data_type", "traces"), ("reason", "spool_full"));
+            Assert.That(refusedAtCommit, Is.GreaterThan(0), "the first refusal comes from the commit");
+            Assert.That(refusedAtCommit + (10 * refusedAtDoor), Is.EqualTo(client.RefusedSpans), "every refused span counted once, at the commit or at the door");
             Assert.That(dropped, Is.Zero);
         }
         else

@@ -46,6 +46,8 @@ public sealed class ExporterConfigTests
         Assert.That(c.SendingQueue.Sizer, Is.EqualTo(QueueSizer.Requests));
         Assert.That(c.SendingQueue.QueueSize, Is.EqualTo(1000));
         Assert.That(c.SendingQueue.NumConsumers, Is.EqualTo(4));
+        // Issue 14: a full queue pushes back at the door (was: dropped after the client was answered).
+        Assert.That(c.SendingQueue.OnFull, Is.EqualTo(QueueOnFull.Reject));
         Assert.That(c.SendingQueue.Spool, Is.Null);
         Assert.That(c.Compression.ToString(), Is.EqualTo("Gzip"));
         Assert.That(c.Encoding.ToString(), Is.EqualTo("Proto"));
@@ -70,6 +72,7 @@ public sealed class ExporterConfigTests
         c.RetryOnFailure.RandomizationFactor = 2;
         c.SendingQueue.QueueSize = 0;
         c.SendingQueue.NumConsumers = 0;
+        c.SendingQueue.OnFull = (QueueOnFull)9;
         c.SendingQueue.Spool = new SpoolConfig { MaxSizeMib = 0, Durability = (SpoolDurability)9, OnUnavailable = (SpoolOnUnavailable)9 };
         c.Tls.Insecure = true;
 
@@ -83,6 +86,7 @@ public sealed class ExporterConfigTests
             "retry_on_failure.randomization_factor: must be between 0 and 1",
             "sending_queue.queue_size: must be >= 1",
             "sending_queue.num_consumers: must be >= 1",
+            "sending_queue.on_full: must be reject or drop",
             "sending_queue.spool.directory: is required",
             "sending_queue.spool.max_size_mib: must be >= 1",
             "sending_queue.spool.durability: must be write_ahead or on_failure",
@@ -151,12 +155,13 @@ public sealed class ExporterConfigTests
     public void Sizer_binds_from_yaml_and_a_byte_queue_under_one_mib_is_refused_with_the_unit()
     {
         var stream = new YamlDotNet.RepresentationModel.YamlStream();
-        stream.Load(new StringReader("endpoint: http://collector:4318\nsending_queue: { sizer: bytes, queue_size: 256 }"));
+        stream.Load(new StringReader("endpoint: http://collector:4318\nsending_queue: { sizer: bytes, queue_size: 256, on_full: drop }"));
         var c = new OtlpHttpExporterConfig();
         var bindErrors = new ConfigErrors();
         ConfigBinder.Bind(stream.Documents[0].RootNode, c, bindErrors);
         Assert.That(bindErrors.All, Is.Empty);
         Assert.That(c.SendingQueue.Sizer, Is.EqualTo(QueueSizer.Bytes));
+        Assert.That(c.SendingQueue.OnFull, Is.EqualTo(QueueOnFull.Drop));
 
         Assert.That(Errors(c), Is.EqualTo(new[] { "sending_queue.queue_size: is in bytes with sizer: bytes and must be >= 1048576 (1 MiB), e.g. 268435456 for 256 MiB" }));
         c.SendingQueue.QueueSize = 256L << 20;

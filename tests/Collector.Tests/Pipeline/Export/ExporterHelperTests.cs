@@ -15,22 +15,23 @@ public sealed class ExporterHelperTests : ExporterTestBase
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
     private readonly OtlpHttpExporterFactory _factory = new();
 
-    private static OtlpHttpExporterConfig Config(string endpoint, int queueSize = 10)
+    private static OtlpHttpExporterConfig Config(string endpoint, int queueSize = 10, QueueOnFull onFull = QueueOnFull.Reject)
     {
         var config = new OtlpHttpExporterConfig { Endpoint = endpoint };
         ExporterTestKit.FastRetry(config);
         config.SendingQueue.QueueSize = queueSize;
+        config.SendingQueue.OnFull = onFull;
         return config;
     }
 
     private double Gauge(string name) => Kit.Metrics.Read(name, ("exporter", Kit.Id), ("data_type", "traces"));
 
     [Test]
-    public async Task Full_queue_drops_and_counts_without_blocking_and_settles_acks()
+    public async Task With_on_full_drop_a_full_queue_drops_and_counts_without_blocking_and_settles_acks()
     {
         var backend = await HttpBackendAsync();
         backend.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config(backend.BaseUrl, queueSize: 1));
+        var exporter = await StartExporterAsync<ResourceSpans>(_factory, Config(backend.BaseUrl, queueSize: 1, onFull: QueueOnFull.Drop));
 
         await exporter.ConsumeAsync(ExporterTestKit.Spans(2), CancellationToken.None);
         await Poll.UntilAsync(() => backend.Calls.Count == 1, Deadline, "the consumer to hold the first batch at the backend");
@@ -66,11 +67,11 @@ public sealed class ExporterHelperTests : ExporterTestBase
     }
 
     [Test]
-    public async Task A_byte_sized_queue_never_holds_more_than_queue_size_bytes_behind_a_slow_backend_and_counts_the_excess()
+    public async Task With_on_full_drop_a_byte_sized_queue_never_holds_more_than_queue_size_bytes_behind_a_slow_backend_and_counts_the_excess()
     {
         var backend = await HttpBackendAsync();
         backend.Enqueue(new HttpFault(200, Delay: TimeSpan.FromMilliseconds(200)), times: 1000);
-        var config = Config(backend.BaseUrl);
+        var config = Config(backend.BaseUrl, onFull: QueueOnFull.Drop);
         config.SendingQueue.Sizer = QueueSizer.Bytes;
         config.SendingQueue.QueueSize = SendingQueueConfig.MinQueueBytes;
         var exporter = await StartExporterAsync<ResourceSpans>(_factory, config);
@@ -113,11 +114,11 @@ public sealed class ExporterHelperTests : ExporterTestBase
     }
 
     [Test]
-    public async Task An_item_sized_queue_counts_items_waiting_and_refuses_a_batch_larger_than_the_whole_queue()
+    public async Task With_on_full_drop_an_item_sized_queue_counts_items_waiting_and_refuses_a_batch_larger_than_the_whole_queue()
     {
         var backend = await HttpBackendAsync();
         backend.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var config = Config(backend.BaseUrl);
+        var config = Config(backend.BaseUrl, onFull: QueueOnFull.Drop);
         config.SendingQueue.Sizer = QueueSizer.Items;
         config.SendingQueue.QueueSize = 5;
         var exporter = await StartExporterAsync<ResourceSpans>(_factory, config);
