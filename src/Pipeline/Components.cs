@@ -60,8 +60,11 @@ public interface IExtension : IComponent
 /// </summary>
 public interface IAdmissionControl
 {
-    /// <summary>Null when admitted, else the refusal reason.</summary>
+    /// <summary>Null when admitted, else the refusal reason (the gate counts the refusal).</summary>
     string? CheckAdmission(long incomingBytes);
+
+    /// <summary>True while <see cref="CheckAdmission"/> would refuse; reading it counts nothing (a durable door's replay waits on it).</summary>
+    bool IsRefusing { get; }
 }
 
 /// <summary>

@@ -36,6 +36,8 @@ internal sealed class LangtraceExporter : IExporter<ResourceSpans>, IAdmissionCo
     /// <summary>The helper's gate: a full sending queue refuses at the door (on_full: reject).</summary>
     public string? CheckAdmission(long incomingBytes) => _helper.CheckAdmission(incomingBytes);
 
+    public bool IsRefusing => _helper.IsRefusing;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _helper.StartAsync(cancellationToken);

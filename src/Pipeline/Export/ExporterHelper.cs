@@ -71,7 +71,9 @@ internal sealed class ExporterHelper<T> : IExporter<T>, IAdmissionControl
     public bool RequiresDurableAck => _queue is { RequiresDurableAck: true };
 
     /// <summary>Without a queue the caller sends and waits: nothing fills, so nothing is refused here.</summary>
-    public string? CheckAdmission(long incomingBytes) => _queue?.CheckAdmission();
+    public string? CheckAdmission(long incomingBytes) => _queue?.AdmissionRefusal() is { } refusal ? _telemetry.RefuseAdmission(refusal) : null;
+
+    public bool IsRefusing => _queue?.AdmissionRefusal() is not null;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -33,10 +33,10 @@ internal interface IExportQueue<T>
 
     /// <summary>
     /// The pipeline door asks before taking a request (<see cref="IAdmissionControl"/>): null to admit,
-    /// else the refusal reason (counted). Refuses only under <c>sending_queue.on_full: reject</c>, while
+    /// else why not (the helper counts it). Refuses only under <c>sending_queue.on_full: reject</c>, while
     /// the memory queue is full and there is nowhere else to put a batch.
     /// </summary>
-    string? CheckAdmission();
+    AdmissionRefusal? AdmissionRefusal();
 
     /// <summary>Opens what the queue keeps batches in besides memory; before the consumers start.</summary>
     void Start();

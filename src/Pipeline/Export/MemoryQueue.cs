@@ -77,15 +77,7 @@ internal sealed class MemoryQueue<T> : IExportQueue<T>
     public bool IsFull => Volatile.Read(ref _used) >= _capacity || Volatile.Read(ref _fullAtTakes) == Volatile.Read(ref _takes);
 
     /// <summary>The pipeline door's question (no spool behind this queue): refused while full under <c>on_full: reject</c>.</summary>
-    public string? CheckAdmission()
-    {
-        if (!_rejectWhenFull || !IsFull)
-        {
-            return null;
-        }
-
-        return _telemetry.RefuseAdmission(_telemetry.QueueFull);
-    }
+    public AdmissionRefusal? AdmissionRefusal() => _rejectWhenFull && IsFull ? _telemetry.QueueFull : null;
 
     public void Start()
     {

@@ -74,7 +74,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     /// <c>on_full: reject</c>, or every row leased; or failing) and no row has left it since. A spool
     /// that took the last batch, or shrank, admits: the next overflow finds out again.
     /// </summary>
-    public string? CheckAdmission()
+    public AdmissionRefusal? AdmissionRefusal()
     {
         if (!_memory.RejectsWhenFull || !_memory.IsFull)
         {
@@ -84,11 +84,11 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
         var spool = Volatile.Read(ref _spool);
         if (spool is not { IsAvailable: true })
         {
-            return _telemetry.RefuseAdmission(_telemetry.QueueFullSpoolUnavailable);
+            return _telemetry.QueueFullSpoolUnavailable;
         }
 
         var refusal = Volatile.Read(ref _spoolRefusal);
-        return refusal is not null && spool.Count >= Volatile.Read(ref _spoolRefusedAtCount) ? _telemetry.RefuseAdmission(refusal) : null;
+        return refusal is not null && spool.Count >= Volatile.Read(ref _spoolRefusedAtCount) ? refusal : null;
     }
 
     /// <summary>Opening runs recovery (corrupt files moved aside); it never throws for I/O.</summary>

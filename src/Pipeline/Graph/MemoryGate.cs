@@ -126,6 +126,8 @@ internal sealed class MemoryGate : IMemoryAdmission
     /// <summary>The thresholds and where they came from, for the start log.</summary>
     public string Description { get; }
 
+    public bool IsRefusing => _overSoftLimit;
+
     public string? CheckAdmission(long incomingBytes)
     {
         if (!_overSoftLimit)

@@ -17,6 +17,9 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
 {
     private static readonly TimeSpan RefusalRetryAfter = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long replay waits before asking a refusing gate again (shorter than a client's retry: replay is local).</summary>
+    private static readonly TimeSpan ReplayRefusedPause = TimeSpan.FromMilliseconds(100);
+
     private readonly Channel<Batch<T>> _channel;
     private readonly IConsumer<T> _first;
     private readonly IReadOnlyList<IAdmissionControl> _admission;
@@ -26,6 +29,9 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
     private readonly Serilog.ILogger _logger;
     private readonly Counter _refused;
     private readonly Counter _failed;
+
+    /// <summary>Set when the door closes (drain): a replay waiting on a refusing gate stops.</summary>
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _loop = Task.CompletedTask;
     private Task _replay = Task.CompletedTask;
 
@@ -131,11 +137,23 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
         return failure is null ? SubmitResult.Accepted : SubmitResult.Refused(failure, RefusalRetryAfter);
     }
 
-    /// <summary>Replay hands each entry of the previous run to the chain as a fresh request would go; false once the door closed.</summary>
+    /// <summary>
+    /// Replay hands each entry of the previous run to the chain as a fresh request would go: it waits
+    /// while an admission gate refuses (a full exporter queue, the memory limit) as a client would be
+    /// told to, without counting refusals; false once the door closed.
+    /// </summary>
     private async ValueTask<bool> WriteReplayedAsync(Batch<T> batch)
     {
         try
         {
+            while (AnyGateRefuses())
+            {
+                if (!await WaitBeforeReplayAsync())
+                {
+                    return false;
+                }
+            }
+
             await _channel.Writer.WriteAsync(batch);
             return true;
         }
@@ -143,6 +161,26 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
         {
             return false;
         }
+    }
+
+    private bool AnyGateRefuses()
+    {
+        foreach (var gate in _admission)
+        {
+            if (gate.IsRefusing)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>One refusal's pause (the Retry-After a client would get), cut short when the door closes; false when it closed.</summary>
+    private async ValueTask<bool> WaitBeforeReplayAsync()
+    {
+        await Task.WhenAny(_closed.Task, Task.Delay(ReplayRefusedPause));
+        return !_closed.Task.IsCompleted;
     }
 
     private async ValueTask<bool> WaitAndWriteAsync(Batch<T> batch, CancellationToken cancellationToken)
@@ -190,6 +228,7 @@ internal sealed class PipelineEntry<T> : IPipelineEntry<T>
     public async Task DrainAsync(CancellationToken cancellationToken)
     {
         _channel.Writer.TryComplete();
+        _closed.TrySetResult();
         await _replay.WaitAsync(cancellationToken);
         await _loop.WaitAsync(cancellationToken);
     }

@@ -16,6 +16,8 @@ internal sealed class MemoryLimiterProcessor<T>(MemoryGate gate, IConsumer<T> ne
 
     public string? CheckAdmission(long incomingBytes) => gate.CheckAdmission(incomingBytes);
 
+    public bool IsRefusing => gate.IsRefusing;
+
     public ValueTask ConsumeAsync(Batch<T> batch, CancellationToken cancellationToken) => next.ConsumeAsync(batch, cancellationToken);
 
     public Task StartAsync(CancellationToken cancellationToken) => gate.StartAsync();

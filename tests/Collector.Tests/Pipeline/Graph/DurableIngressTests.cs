@@ -247,6 +247,46 @@ public sealed class DurableIngressTests : DurableTestBase
     }
 
     [Test]
+    public async Task Replay_waits_while_an_admission_gate_refuses_and_counts_no_refusal()
+    {
+        var id = new PipelineId(Signal.Traces, "");
+        var config = new DurabilityConfig { Directory = LogDir };
+        var first = new SelfMetrics();
+        var log = IngressLog<ResourceSpans>.Open(id, config, first, Serilog.Core.Logger.None);
+        var stuck = new PipelineEntry<ResourceSpans>(id, new PipelineConfig(), new ThrowingConsumer<ResourceSpans>(), [], durable: false, first, Serilog.Core.Logger.None, log);
+        stuck.Start();
+        for (var i = 0; i < 3; i++)
+        {
+            await stuck.SubmitAsync(TestData.SpanBatch(1, 1, 2), CancellationToken.None);
+        }
+
+        await stuck.DrainAsync(CancellationToken.None);
+        await log.CloseAsync(CancellationToken.None);
+
+        var metrics = new SelfMetrics();
+        var reopened = IngressLog<ResourceSpans>.Open(id, config, metrics, Serilog.Core.Logger.None);
+        var gate = new SwitchGate { Refusing = true };
+        var downstream = new RecordingConsumer<ResourceSpans>();
+        var entry = new PipelineEntry<ResourceSpans>(id, new PipelineConfig(), downstream, [gate], durable: false, metrics, Serilog.Core.Logger.None, reopened);
+        entry.Start();
+
+        // While the gate refuses (a full exporter queue), nothing is replayed and nothing counted refused.
+        var waitUntil = DateTime.UtcNow + TimeSpan.FromMilliseconds(500);
+        while (DateTime.UtcNow < waitUntil)
+        {
+            Assert.That(downstream.Batches, Is.Empty, "replay held back by the refusing gate");
+            await Task.Delay(20);
+        }
+
+        Assert.That(gate.Checked, Is.Zero, "replay asks IsRefusing, which counts nothing, never CheckAdmission");
+        gate.Refusing = false;
+        await Poll.UntilAsync(() => downstream.Batches.Count == 3, Deadline, "the entries replayed once the gate admits");
+        await entry.DrainAsync(CancellationToken.None);
+        await reopened.CloseAsync(CancellationToken.None);
+        Assert.That(metrics.Read("collector_ingress_replayed_spans_total", TracesPipeline), Is.EqualTo(6));
+    }
+
+    [Test]
     public async Task A_corrupt_log_at_start_is_moved_aside_and_the_pipeline_takes_requests()
     {
         Directory.CreateDirectory(LogDir);
@@ -283,5 +323,23 @@ public sealed class DurableIngressTests : DurableTestBase
             Assert.That(answer.Task.Result, Is.Null, "the answer already given is not taken back");
             Assert.That(delivery.Task.Result, Is.EqualTo("exporter is shutting down"));
         });
+    }
+
+    /// <summary>An admission gate the test opens and closes; counts CheckAdmission calls (the door's, which count refusals).</summary>
+    private sealed class SwitchGate : IAdmissionControl
+    {
+        private int _checked;
+
+        public bool Refusing { get; set; }
+
+        public int Checked => Volatile.Read(ref _checked);
+
+        public bool IsRefusing => Refusing;
+
+        public string? CheckAdmission(long incomingBytes)
+        {
+            Interlocked.Increment(ref _checked);
+            return Refusing ? "exporter queue full" : null;
+        }
     }
 }

@@ -12,6 +12,8 @@ public sealed class PipelineEntryTests
 {
     private sealed class Gate(string? reason) : IAdmissionControl
     {
+        public bool IsRefusing => reason is not null;
+
         public string? CheckAdmission(long incomingBytes) => reason;
     }
 
