@@ -42,8 +42,18 @@ internal sealed class CollectorProcess : IDisposable
     public static CollectorProcess Start(params string[] args) =>
         StartExecutable("dotnet", [Path.Combine(AppContext.BaseDirectory, "collector.dll"), .. args]);
 
+    /// <summary>
+    /// Starts the collector with <paramref name="environment"/> added to the child's environment only
+    /// (a shipped config's <c>${env:...}</c> values), so tests running beside it are not affected.
+    /// </summary>
+    public static CollectorProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        StartExecutable("dotnet", environment, [Path.Combine(AppContext.BaseDirectory, "collector.dll"), .. args]);
+
     /// <summary>Starts <paramref name="executable"/> (e.g. a native AOT build of the collector) with <paramref name="args"/>.</summary>
-    public static CollectorProcess StartExecutable(string executable, params string[] args)
+    public static CollectorProcess StartExecutable(string executable, params string[] args) =>
+        StartExecutable(executable, new Dictionary<string, string>(), args);
+
+    private static CollectorProcess StartExecutable(string executable, IReadOnlyDictionary<string, string> environment, string[] args)
     {
         var info = new ProcessStartInfo(executable)
         {
@@ -57,6 +67,11 @@ internal sealed class CollectorProcess : IDisposable
             info.ArgumentList.Add(a);
         }
 
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         return new CollectorProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start " + executable));
     }
 
@@ -66,6 +81,35 @@ internal sealed class CollectorProcess : IDisposable
         using var p = Start(args);
         var exit = await p.WaitForExitAsync(timeout);
         return (exit, p.Output);
+    }
+
+    /// <summary>Polls the health_check extension on <paramref name="healthPort"/> until it answers 200: the collector has started.</summary>
+    public async Task WaitUntilHealthyAsync(int healthPort)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{healthPort}/"));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+
+            if (HasExited || DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("the collector did not become healthy:\n" + Output);
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     public void Signal(string signal)
