@@ -92,6 +92,11 @@ internal sealed class CollectorProcess : IDisposable
             info.ArgumentList.Add(a);
         }
 
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         return new CollectorProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start " + executable));
     }
 
@@ -101,6 +106,35 @@ internal sealed class CollectorProcess : IDisposable
         using var p = Start(args);
         var exit = await p.WaitForExitAsync(timeout);
         return (exit, p.Output);
+    }
+
+    /// <summary>Polls the health_check extension on <paramref name="healthPort"/> until it answers 200: the collector has started.</summary>
+    public async Task WaitUntilHealthyAsync(int healthPort)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{healthPort}/"));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+
+            if (HasExited || DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("the collector did not become healthy:\n" + Output);
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     public void Signal(string signal)

@@ -27,20 +27,6 @@ public sealed class CliTests
         return path;
     }
 
-    private static string RepoFile(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, name);
-            if (File.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "Collector.sln")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException(name);
-    }
-
     [TestCase("collector.yaml")]
     [TestCase("config/gateway.yaml")]
     [TestCase("config/langtrace.yaml")]
@@ -50,7 +36,7 @@ public sealed class CliTests
         Environment.SetEnvironmentVariable("LANGTRACE_API_KEY", "lt-test-key-not-secret");
         try
         {
-            var (exit, output) = await CollectorProcess.RunAsync(Timeout, "validate", "--config", RepoFile(file));
+            var (exit, output) = await CollectorProcess.RunAsync(Timeout, "validate", "--config", RepositoryFiles.PathOf(file));
             Assert.That(exit, Is.Zero, output);
             Assert.That(output, Does.Contain("configuration is valid"));
         }
@@ -63,7 +49,7 @@ public sealed class CliTests
     [Test]
     public async Task The_langtrace_example_without_its_key_names_the_variable_to_set()
     {
-        var (exit, output) = await CollectorProcess.RunAsync(Timeout, "validate", "--config", RepoFile("config/langtrace.yaml"));
+        var (exit, output) = await CollectorProcess.RunAsync(Timeout, "validate", "--config", RepositoryFiles.PathOf("config/langtrace.yaml"));
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(output, Does.Contain("exporters.langtrace.api_key").And.Contain("LANGTRACE_API_KEY"));
     }
