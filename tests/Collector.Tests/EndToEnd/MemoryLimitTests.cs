@@ -32,7 +32,7 @@ public sealed class MemoryLimitTests
     [Test]
     public async Task Under_a_slow_backend_rss_stays_bounded_and_clients_get_503_instead_of_the_process_dying()
     {
-        var run = await RunAsync(memoryLimit: "{ check_interval: 100ms }");
+        var run = await RunAsync(memoryLimit: "{ check_interval: 100ms }", queueBytes: 1024 * Mib, heapHardLimit: HeapHardLimit);
         TestContext.Out.WriteLine(run.Summary);
 
         Assert.Multiple(() =>
@@ -48,12 +48,40 @@ public sealed class MemoryLimitTests
         });
     }
 
+    /// <summary>
+    /// The byte-sized queue alone bounds memory: no heap limit, the default memory limit off, a 32 MiB
+    /// queue (`on_full: reject`, the default). Without the bound the same load grows RSS by gigabytes
+    /// (the issue's 4.7 GB). What RSS may hold here: the idle RSS; the queue; what the pipeline holds
+    /// in flight past it (its channel of 64 one-MiB requests, the batch being built and the two being
+    /// sent, 8 MiB each: about 100 MiB); and, with no heap limit, the bodies of the requests the door
+    /// refused (read before the refusal) until the GC collects them: 8 clients retrying 1 MiB requests
+    /// at once leave up to a few hundred MiB of such garbage (measured peak: idle + 369 MiB). The bound
+    /// is idle + 512 MiB: a tenth of what the unbounded queue reached, and flat for the whole load.
+    /// </summary>
+    [Test]
+    public async Task The_byte_bounded_queue_alone_keeps_rss_under_its_bound_and_pushes_back_with_503()
+    {
+        const long queueBytes = 32 * Mib;
+        var run = await RunAsync(memoryLimit: "{ enabled: false }", queueBytes: queueBytes, heapHardLimit: null);
+        TestContext.Out.WriteLine(run.Summary);
+        var bound = run.IdleRss + (512 * Mib);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.Exited, Is.False, "the collector is still running:\n" + run.Output);
+            Assert.That(run.PeakRss, Is.LessThan(bound), $"{run.Summary}; queue bound {bound / Mib} MiB");
+            Assert.That(run.RefusedSpans, Is.GreaterThan(0), "the full queue told clients to retry (503)");
+            Assert.That(run.OtherFailures, Is.Zero, "every answer was 200 or 503");
+            Assert.That(run.Metric("collector_exporter_send_failed_spans_total{exporter=\"otlphttp\",reason=\"queue_full\"}"), Is.Zero, "nothing acknowledged was dropped");
+        });
+    }
+
     /// <summary>The same load with the default switched off, for the before figure (run by hand: it drives the collector into its heap limit).</summary>
     [Test]
     [Explicit("measures the loss path itself: out-of-memory under the 256 MiB heap limit")]
     public async Task Before_without_the_default_limit()
     {
-        var run = await RunAsync(memoryLimit: "{ enabled: false }");
+        var run = await RunAsync(memoryLimit: "{ enabled: false }", queueBytes: 1024 * Mib, heapHardLimit: HeapHardLimit);
         TestContext.Out.WriteLine(run.Summary);
         TestContext.Out.WriteLine("OutOfMemory mentions in the log: " + CountOf(run.Output, "OutOfMemory"));
         foreach (var line in run.Metrics.Split('\n'))
@@ -76,7 +104,7 @@ public sealed class MemoryLimitTests
         return count;
     }
 
-    private static async Task<LoadRun> RunAsync(string memoryLimit)
+    private static async Task<LoadRun> RunAsync(string memoryLimit, long queueBytes, long? heapHardLimit)
     {
         var dir = Directory.CreateTempSubdirectory("collector-memlimit-");
         try
@@ -95,7 +123,7 @@ public sealed class MemoryLimitTests
                     endpoint: "{{backend.BaseUrl}}"
                     compression: none
                     timeout: 30s
-                    sending_queue: { sizer: bytes, queue_size: 1073741824, num_consumers: 2 }
+                    sending_queue: { sizer: bytes, queue_size: {{queueBytes}}, num_consumers: 2 }
                 service:
                   telemetry: { logs: { level: info }, metrics: { endpoint: "127.0.0.1:{{metricsPort}}" } }
                   memory_limit: {{memoryLimit}}
@@ -103,10 +131,13 @@ public sealed class MemoryLimitTests
                     traces: { receivers: [otlp], processors: [batch], exporters: [otlphttp] }
                 """);
 
-            using var collector = CollectorProcess.StartWithEnvironment(
-                new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x" + HeapHardLimit.ToString("x", CultureInfo.InvariantCulture) },
-                "--config",
-                config);
+            var environment = new Dictionary<string, string>();
+            if (heapHardLimit is { } limit)
+            {
+                environment["DOTNET_GCHeapHardLimit"] = "0x" + limit.ToString("x", CultureInfo.InvariantCulture);
+            }
+
+            using var collector = CollectorProcess.StartWithEnvironment(environment, "--config", config);
             using var client = new OtlpClient(receiver);
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
             while (await client.SendAsync(spans: 1) != HttpStatusCode.OK)
