@@ -1,4 +1,3 @@
-using System.Net;
 using Collector.Exporters.Langtrace;
 using Collector.Exporters.OtlpHttp;
 using Collector.Exporters.Shared;
@@ -7,13 +6,6 @@ using Collector.Pipeline.Configuration;
 using Collector.Pipeline.Export;
 using Collector.Tests.Receiver;
 using Collector.Tests.TestSupport;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using OpenTelemetry.Proto.Trace.V1;
 using Serilog;
 
@@ -28,29 +20,10 @@ public sealed class EchoedSecretTests
     private const string ApiKey = "lt-echoed-key-Q7w8e9r0t1";
     private const string Token = "tok-echoed-5f4e3d2c1b0a";
 
-    /// <summary>Not configured anywhere: only the built-in api_key detector can find it.</summary>
-    private const string StrangerKey = "sk-proj-abcdefghijklmnopqrstuvwx0123";
-
-    private WebApplication? _backend;
-    private string _url = string.Empty;
+    private EchoingAuthBackend? _backend;
 
     [SetUp]
-    public async Task StartBackend()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        _backend = builder.Build();
-        _backend.MapPost("/{**path}", async context =>
-        {
-            var echoed = $"invalid credentials: x-api-key={context.Request.Headers["x-api-key"]} authorization={context.Request.Headers.Authorization} also tried {StrangerKey}";
-            context.Response.StatusCode = 401;
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = echoed, ["message"] = echoed });
-        });
-        await _backend.StartAsync();
-        _url = _backend.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-    }
+    public async Task StartBackend() => _backend = await EchoingAuthBackend.StartAsync();
 
     [TearDown]
     public async Task StopBackend()
@@ -61,10 +34,12 @@ public sealed class EchoedSecretTests
         }
     }
 
+    private string Url => _backend!.Url;
+
     [Test]
     public async Task Langtrace_logs_the_401_without_the_echoed_key_or_token()
     {
-        var config = new LangtraceExporterConfig { Endpoint = _url, ApiKey = ApiKey, BatchSize = 1, FlushInterval = TimeSpan.FromMilliseconds(50) };
+        var config = new LangtraceExporterConfig { Endpoint = Url, ApiKey = ApiKey, BatchSize = 1, FlushInterval = TimeSpan.FromMilliseconds(50) };
         config.Headers["Authorization"] = $"Bearer {Token}";
         var lines = await ExportOnceAsync(new LangtraceExporterFactory(), config, "langtrace");
         AssertNoSecret(lines);
@@ -73,7 +48,7 @@ public sealed class EchoedSecretTests
     [Test]
     public async Task Otlphttp_logs_the_401_without_the_echoed_token()
     {
-        var config = new OtlpHttpExporterConfig { Endpoint = _url, Encoding = OtlpEncoding.Json };
+        var config = new OtlpHttpExporterConfig { Endpoint = Url, Encoding = OtlpEncoding.Json };
         config.Headers["Authorization"] = $"Bearer {Token}";
         config.Headers["x-api-key"] = ApiKey;
         var lines = await ExportOnceAsync(new OtlpHttpExporterFactory(), config, "otlphttp");
@@ -87,7 +62,7 @@ public sealed class EchoedSecretTests
             Assert.That(lines, Has.Some.Contain("401").And.Contain("****"), "the failure is logged, with the backend's words masked");
             Assert.That(lines, Has.None.Contain(ApiKey));
             Assert.That(lines, Has.None.Contain(Token));
-            Assert.That(lines, Has.None.Contain(StrangerKey));
+            Assert.That(lines, Has.None.Contain(EchoingAuthBackend.StrangerKey));
         });
     }
 
