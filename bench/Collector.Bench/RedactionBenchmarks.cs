@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Collector.Pipeline;
+using Collector.Pipeline.Secrets;
 using Collector.Pipeline.Telemetry;
 using Collector.Processors.Redaction;
 using Google.Protobuf;

@@ -20,9 +20,11 @@ internal sealed class LangtraceExporterConfig : ExporterConfigBase
     public string Endpoint { get; set; } = DefaultEndpoint;
 
     /// <summary>Sent as <c>x-api-key</c>; normally <c>${env:LANGTRACE_API_KEY}</c>. Never logged.</summary>
+    [Secret]
     public string? ApiKey { get; set; }
 
     /// <summary>Extra request headers (a proxy's auth, a tenant); values never logged.</summary>
+    [Secret]
     public Dictionary<string, string> Headers { get; set; } = [];
 
     /// <summary>Spans per request: a (resource, scope) group is sent when it holds this many.</summary>

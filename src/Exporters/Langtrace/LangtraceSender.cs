@@ -7,6 +7,7 @@ using System.Text.Json;
 using Collector.Exporters.Shared;
 using Collector.Pipeline;
 using Collector.Pipeline.Export;
+using Collector.Pipeline.Secrets;
 using OpenTelemetry.Proto.Trace.V1;
 
 namespace Collector.Exporters.Langtrace;
@@ -38,6 +39,9 @@ internal sealed class LangtraceSender : IExportSender<ResourceSpans>, IDisposabl
     private readonly Uri _url;
     private readonly KeyValuePair<string, string>[] _headers;
     private readonly string? _apiKey;
+
+    /// <summary>The api key and header values, masked wherever the backend echoes them in an error.</summary>
+    private readonly string[] _secrets;
     private readonly List<string> _copyResourceAttributes;
 
     /// <summary>Encoders with their body buffers, reused across requests (at most one per concurrent sender).</summary>
@@ -57,6 +61,7 @@ internal sealed class LangtraceSender : IExportSender<ResourceSpans>, IDisposabl
         };
         _headers = [.. config.Headers];
         _apiKey = string.IsNullOrWhiteSpace(config.ApiKey) ? null : config.ApiKey;
+        _secrets = LogText.KnownSecrets([_apiKey, .. _headers.Select(h => h.Value)]);
         _copyResourceAttributes = [.. config.CopyResourceAttributes];
         _maxPooled = config.SendingQueue.NumConsumers;
     }
@@ -130,7 +135,7 @@ internal sealed class LangtraceSender : IExportSender<ResourceSpans>, IDisposabl
             return ExportResult.Success;
         }
 
-        var detail = ErrorDetail(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+        var detail = ErrorDetail(await response.Content.ReadAsByteArrayAsync(cancellationToken), _secrets);
         var error = detail is null
             ? string.Create(CultureInfo.InvariantCulture, $"HTTP {status}")
             : string.Create(CultureInfo.InvariantCulture, $"HTTP {status}: {detail}");
@@ -151,8 +156,8 @@ internal sealed class LangtraceSender : IExportSender<ResourceSpans>, IDisposabl
             ? RetryClassifier.ParseRetryAfter(values.FirstOrDefault(), DateTimeOffset.UtcNow)
             : null;
 
-    /// <summary>Langtrace replies {"error": "..."}; its text is shortened for logs (never request headers).</summary>
-    private static string? ErrorDetail(byte[] body)
+    /// <summary>Langtrace replies {"error": "..."}; its text is scrubbed of secrets and shortened for logs.</summary>
+    private static string? ErrorDetail(byte[] body, string[] secrets)
     {
         if (body.Length == 0)
         {
@@ -166,8 +171,7 @@ internal sealed class LangtraceSender : IExportSender<ResourceSpans>, IDisposabl
                 && (doc.RootElement.TryGetProperty("error", out var m) || doc.RootElement.TryGetProperty("message", out m))
                 && m.ValueKind == JsonValueKind.String)
             {
-                var text = m.GetString();
-                return text is { Length: > MaxDetailChars } ? text[..MaxDetailChars] : text;
+                return LogText.Scrub(m.GetString(), secrets, MaxDetailChars);
             }
         }
         catch (JsonException)

@@ -14,6 +14,7 @@ internal sealed class OtlpExporterConfig : ExporterConfigBase
     public TlsClientConfig Tls { get; set; } = new();
 
     /// <summary>Sent as gRPC metadata with every call.</summary>
+    [Secret]
     public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     public OtlpCompression Compression { get; set; } = OtlpCompression.Gzip;

@@ -1,6 +1,7 @@
 using Collector.Exporters.Shared;
 using Collector.Pipeline;
 using Collector.Pipeline.Export;
+using Collector.Pipeline.Secrets;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -23,6 +24,9 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
     private readonly string _endpoint;
     private readonly Func<IReadOnlyList<ReadOnlyMemory<byte>>, CallOptions, Task<PartialSuccess>> _export;
     private readonly KeyValuePair<string, string>[] _headers;
+
+    /// <summary>The header values (tokens, keys), masked wherever the backend echoes them in a status detail.</summary>
+    private readonly string[] _secrets;
     private readonly bool _gzip;
 
     public OtlpGrpcSender(OtlpExporterConfig config)
@@ -41,6 +45,7 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
         var invoker = _channel.CreateCallInvoker();
         _export = OtlpSignal<T>.Instance.CreateGrpcExport(invoker);
         _headers = [.. config.Headers];
+        _secrets = LogText.KnownSecrets(_headers.Select(h => h.Value));
         _gzip = config.Compression == OtlpCompression.Gzip;
     }
 
@@ -66,7 +71,9 @@ internal sealed class OtlpGrpcSender<T> : IExportSender<T>, IDisposable
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             // grpc-dotnet's texts ("Error connecting to subchannel.") do not say which backend failed.
-            return NameEndpoint(RetryClassifier.FromException(e));
+            // The detail is the backend's text: mask this exporter's own secrets before it is cut.
+            var scrubbed = new RpcException(new Status(e.StatusCode, LogText.Scrub(e.Status.Detail, _secrets) ?? string.Empty, e.Status.DebugException), e.Trailers);
+            return NameEndpoint(RetryClassifier.FromException(scrubbed));
         }
 
         return partial.ToResult();

@@ -22,6 +22,7 @@ internal sealed class OtlpHttpExporterConfig : ExporterConfigBase
 
     public OtlpCompression Compression { get; set; } = OtlpCompression.Gzip;
 
+    [Secret]
     public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     public TlsClientConfig Tls { get; set; } = new();

@@ -5,6 +5,7 @@ using Collector.Exporters.Shared;
 using Collector.Pipeline;
 using Collector.Pipeline.Export;
 using Collector.Pipeline.Otlp;
+using Collector.Pipeline.Secrets;
 using Google.Protobuf;
 
 namespace Collector.Exporters.OtlpHttp;
@@ -24,6 +25,9 @@ internal sealed class OtlpHttpSender<T> : IExportSender<T>, IDisposable
     private readonly HttpClient _client;
     private readonly Uri _url;
     private readonly KeyValuePair<string, string>[] _headers;
+
+    /// <summary>The header values (tokens, keys), masked wherever the backend echoes them in an error.</summary>
+    private readonly string[] _secrets;
     private readonly bool _json;
     private readonly bool _gzip;
 
@@ -45,6 +49,7 @@ internal sealed class OtlpHttpSender<T> : IExportSender<T>, IDisposable
             MaxResponseContentBufferSize = MaxResponseBytes,
         };
         _headers = [.. config.Headers];
+        _secrets = LogText.KnownSecrets(_headers.Select(h => h.Value));
         _json = config.Encoding == OtlpEncoding.Json;
         _gzip = config.Compression == OtlpCompression.Gzip;
     }
@@ -65,7 +70,7 @@ internal sealed class OtlpHttpSender<T> : IExportSender<T>, IDisposable
         var replyJson = IsJson(response.Content.Headers.ContentType);
         if (!response.IsSuccessStatusCode)
         {
-            return RetryClassifier.FromHttpResponse(response, ErrorDetail(reply, replyJson));
+            return RetryClassifier.FromHttpResponse(response, ErrorDetail(reply, replyJson, _secrets));
         }
 
         if (reply.Length == 0)
@@ -112,8 +117,8 @@ internal sealed class OtlpHttpSender<T> : IExportSender<T>, IDisposable
     private static bool IsJson(MediaTypeHeaderValue? type) =>
         type?.MediaType is { } media && media.EndsWith("json", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The message of the google.rpc.Status an OTLP server sends with an error, shortened for logs.</summary>
-    private static string? ErrorDetail(byte[] body, bool json)
+    /// <summary>The message of the google.rpc.Status an OTLP server sends with an error, scrubbed of secrets and shortened for logs.</summary>
+    private static string? ErrorDetail(byte[] body, bool json, string[] secrets)
     {
         if (body.Length == 0)
         {
@@ -142,6 +147,6 @@ internal sealed class OtlpHttpSender<T> : IExportSender<T>, IDisposable
             }
         }
 
-        return message is { Length: > MaxDetailChars } ? message[..MaxDetailChars] : message;
+        return LogText.Scrub(message, secrets, MaxDetailChars);
     }
 }

@@ -127,8 +127,15 @@ internal static class ConfigBinder
             && scalar.Value is null or "" or "~" or "null" or "Null" or "NULL");
 
     /// <summary>How a node is shown in messages: its text as written for scalars, its kind otherwise.</summary>
-    public static string Describe(YamlNode node) => node switch
+    public static string Describe(YamlNode node) => Describe(node, secret: false);
+
+    /// <summary>
+    /// As <see cref="Describe(YamlNode)"/>, but a scalar under a <see cref="SecretAttribute"/> key is
+    /// named by its kind only: a mistyped inline token must not reach the log or the terminal.
+    /// </summary>
+    private static string Describe(YamlNode node, bool secret) => node switch
     {
+        YamlScalarNode when secret => "a text value (not shown: the key holds secrets)",
         YamlScalarNode scalar => $"'{EnvExpander.Display(scalar)}'",
         YamlSequenceNode => "a list",
         YamlMappingNode => "a mapping",
@@ -200,7 +207,7 @@ internal static class ConfigBinder
                 continue;
             }
 
-            if (TryRead(entry.Value, property.Type, property.AllowsNull, property.Info.GetValue(target), errors, key, out var value))
+            if (TryRead(entry.Value, property.Type, property.AllowsNull, property.Info.GetValue(target), errors, key, property.Secret, out var value))
             {
                 property.Info.SetValue(target, value);
             }
@@ -211,7 +218,7 @@ internal static class ConfigBinder
     /// Converts <paramref name="node"/> to <paramref name="type"/>. False means "leave the current
     /// value": either an error was reported, or a non-nullable scalar was given YAML null.
     /// </summary>
-    private static bool TryRead(YamlNode? node, TypeBinding type, bool allowsNull, object? current, ConfigErrors parent, string key, out object? value)
+    private static bool TryRead(YamlNode? node, TypeBinding type, bool allowsNull, object? current, ConfigErrors parent, string key, bool secret, out object? value)
     {
         value = null;
         if (IsNull(node))
@@ -232,7 +239,7 @@ internal static class ConfigBinder
             case Shape.Object:
                 if (node is not YamlMappingNode mapping)
                 {
-                    errors.Add($"expected a mapping, got {Describe(node!)}");
+                    errors.Add($"expected a mapping, got {Describe(node!, secret)}");
                     return false;
                 }
 
@@ -241,15 +248,15 @@ internal static class ConfigBinder
                 return true;
 
             case Shape.Sequence:
-                return TryReadSequence(node!, type, parent, key, out value);
+                return TryReadSequence(node!, type, parent, key, secret, out value);
 
             case Shape.Mapping:
-                return TryReadMapping(node!, type, errors, out value);
+                return TryReadMapping(node!, type, errors, secret, out value);
 
             default:
                 if (node is not YamlScalarNode scalar)
                 {
-                    errors.Add($"expected {type.Description}, got {Describe(node!)}");
+                    errors.Add($"expected {type.Description}, got {Describe(node!, secret)}");
                     return false;
                 }
 
@@ -261,7 +268,7 @@ internal static class ConfigBinder
 
                 if (!TryParseScalar(scalar.Value ?? string.Empty, type, out value))
                 {
-                    errors.Add(ScalarError(scalar, type));
+                    errors.Add(ScalarError(scalar, type, secret));
                     return false;
                 }
 
@@ -269,12 +276,12 @@ internal static class ConfigBinder
         }
     }
 
-    private static bool TryReadSequence(YamlNode node, TypeBinding type, ConfigErrors parent, string key, out object? value)
+    private static bool TryReadSequence(YamlNode node, TypeBinding type, ConfigErrors parent, string key, bool secret, out object? value)
     {
         value = null;
         if (node is not YamlSequenceNode sequence)
         {
-            parent.Add(key, $"expected a list, got {Describe(node)}");
+            parent.Add(key, $"expected a list, got {Describe(node, secret)}");
             return false;
         }
 
@@ -283,7 +290,7 @@ internal static class ConfigBinder
         for (var i = 0; i < sequence.Children.Count; i++)
         {
             var itemKey = $"{key}[{i.ToString(CultureInfo.InvariantCulture)}]";
-            if (ReadElement(sequence.Children[i], type.Element!, parent, itemKey, out var item))
+            if (ReadElement(sequence.Children[i], type.Element!, parent, itemKey, secret, out var item))
             {
                 items.Add(item);
             }
@@ -297,12 +304,12 @@ internal static class ConfigBinder
         return ok;
     }
 
-    private static bool TryReadMapping(YamlNode node, TypeBinding type, ConfigErrors errors, out object? value)
+    private static bool TryReadMapping(YamlNode node, TypeBinding type, ConfigErrors errors, bool secret, out object? value)
     {
         value = null;
         if (node is not YamlMappingNode mapping)
         {
-            errors.Add($"expected a mapping, got {Describe(node)}");
+            errors.Add($"expected a mapping, got {Describe(node, secret)}");
             return false;
         }
 
@@ -316,7 +323,7 @@ internal static class ConfigBinder
                 errors.Add($"keys must be plain strings, got {Describe(entry.Key)}");
                 ok = false;
             }
-            else if (ReadElement(entry.Value, type.Element!, errors, key, out var item))
+            else if (ReadElement(entry.Value, type.Element!, errors, key, secret, out var item))
             {
                 entries[key] = item;
             }
@@ -331,7 +338,7 @@ internal static class ConfigBinder
     }
 
     /// <summary>A list item or dictionary value: unlike a property, YAML null is an error unless it is a section.</summary>
-    private static bool ReadElement(YamlNode node, TypeBinding element, ConfigErrors parent, string key, out object? value)
+    private static bool ReadElement(YamlNode node, TypeBinding element, ConfigErrors parent, string key, bool secret, out object? value)
     {
         if (IsNull(node) && element.Shape != Shape.Object)
         {
@@ -340,7 +347,7 @@ internal static class ConfigBinder
             return false;
         }
 
-        return TryRead(node, element, allowsNull: false, current: null, parent, key, out value);
+        return TryRead(node, element, allowsNull: false, current: null, parent, key, secret, out value);
     }
 
     private static bool TryParseScalar(string text, TypeBinding type, out object? value)
@@ -378,10 +385,10 @@ internal static class ConfigBinder
         }
     }
 
-    private static string ScalarError(YamlScalarNode scalar, TypeBinding type) =>
+    private static string ScalarError(YamlScalarNode scalar, TypeBinding type, bool secret) =>
         type.Shape == Shape.Duration && long.TryParse(scalar.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)
-            ? $"{Describe(scalar)} is not a duration: a unit is required (e.g. 5s, 500ms)"
-            : $"{Describe(scalar)} is not {type.Description}";
+            ? $"{Describe(scalar, secret)} is not a duration: a unit is required (e.g. 5s, 500ms)"
+            : $"{Describe(scalar, secret)} is not {type.Description}";
 
     /// <summary>Optimal string alignment distance: a transposition ("recievers") counts as one edit.</summary>
     private static int EditDistance(string a, string b)
@@ -437,7 +444,8 @@ internal static class ConfigBinder
         Set,
     }
 
-    private sealed record PropertyBinding(PropertyInfo Info, TypeBinding Type, bool AllowsNull);
+    /// <summary><paramref name="Secret"/>: the property carries <see cref="SecretAttribute"/>; its values are never shown in errors.</summary>
+    private sealed record PropertyBinding(PropertyInfo Info, TypeBinding Type, bool AllowsNull, bool Secret);
 
     /// <summary>How one CLR type is read from YAML; built once per type.</summary>
     private sealed class TypeBinding
@@ -592,7 +600,7 @@ internal static class ConfigBinder
                 var key = info.GetCustomAttribute<ConfigKeyAttribute>(inherit: true)?.Key ?? ToSnakeCase(info.Name);
                 var allowsNull = Nullable.GetUnderlyingType(info.PropertyType) is not null
                     || (!info.PropertyType.IsValueType && nullability.Create(info).WriteState == NullabilityState.Nullable);
-                if (!map.TryAdd(key, new PropertyBinding(info, For(info.PropertyType), allowsNull)))
+                if (!map.TryAdd(key, new PropertyBinding(info, For(info.PropertyType), allowsNull, info.IsDefined(typeof(SecretAttribute), inherit: true))))
                 {
                     throw new InvalidOperationException($"{type}: two properties bind to the key '{key}'");
                 }

@@ -15,3 +15,13 @@ public sealed class ConfigKeyAttribute(string key) : Attribute
 public sealed class ConfigIgnoreAttribute : Attribute
 {
 }
+
+/// <summary>
+/// The property holds secrets (tokens, api keys, header values, hash keys, passwords): binding
+/// errors name the YAML kind of a wrong value ("a text value"), never the value itself, for the
+/// property and every list item or mapping value under it.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = true)]
+public sealed class SecretAttribute : Attribute
+{
+}

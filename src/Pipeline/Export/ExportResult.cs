@@ -1,3 +1,4 @@
+using Collector.Pipeline.Secrets;
 using Google.Protobuf;
 
 namespace Collector.Pipeline.Export;
@@ -16,6 +17,13 @@ public enum ExportOutcome
 /// <summary>What one send attempt to a backend came to.</summary>
 public readonly record struct ExportResult(ExportOutcome Outcome, string? Error = null, TimeSpan? RetryAfter = null, long RejectedItems = 0)
 {
+    /// <summary>
+    /// Logged and compared by the exporter helper, so it passes <see cref="LogText.Scrub"/> here, the
+    /// one door every exporter's error goes through: secrets a backend echoed are masked and the
+    /// text is cut to <see cref="LogText.MaxChars"/>.
+    /// </summary>
+    public string? Error { get; init; } = LogText.Scrub(Error);
+
     public static ExportResult Success => new(ExportOutcome.Success);
 
     public static ExportResult Retryable(string error, TimeSpan? retryAfter = null) => new(ExportOutcome.Retryable, error, retryAfter);

@@ -1,20 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Collector.Pipeline.Configuration;
+using Collector.Pipeline.Secrets;
 
 namespace Collector.Processors.Redaction;
-
-/// <summary>Built-in detectors, switched on by name under <c>detectors</c>.</summary>
-public enum RedactionDetector
-{
-    Email,
-    CreditCard,
-    Phone,
-    Ipv4,
-    ApiKey,
-    BearerToken,
-    Jwt,
-}
 
 public enum RedactionAction
 {
@@ -48,6 +37,7 @@ public sealed class RedactionConfig : ComponentConfig
     public RedactionAction Action { get; set; } = RedactionAction.Mask;
 
     /// <summary>HMAC key for action hash; set it from the environment. Never printed.</summary>
+    [Secret]
     public string HashKey { get; set; } = string.Empty;
 
     /// <summary>Adds redaction.masked.* / redaction.removed.* attributes to items that were changed.</summary>

@@ -1,3 +1,5 @@
+using Collector.Pipeline.Secrets;
+
 namespace Collector.Processors.Redaction;
 
 /// <summary>

@@ -10,6 +10,7 @@ internal sealed class LangtraceReceiverConfig : ComponentConfig
     public string Endpoint { get; set; } = "localhost:3000";
 
     /// <summary>Accepted <c>x-api-key</c> values; empty: any key or none is accepted.</summary>
+    [Secret]
     public List<string> ApiKeys { get; set; } = [];
 
     /// <summary>Largest accepted body after decompression (and on the wire).</summary>

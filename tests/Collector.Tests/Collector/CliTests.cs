@@ -94,6 +94,31 @@ public sealed class CliTests
     }
 
     [Test]
+    public async Task Validate_never_prints_a_mistyped_inline_secret()
+    {
+        var path = Write("""
+            receivers:
+              otlp:
+                protocols: { http: { endpoint: "127.0.0.1:0" } }
+                auth: { bearer_tokens: InlineTokenSECRET1 }
+            exporters:
+              otlphttp: { endpoint: "http://127.0.0.1:4318", headers: "Bearer InlineTokenSECRET2" }
+            service:
+              pipelines:
+                traces: { receivers: [otlp], exporters: [otlphttp] }
+            """);
+
+        var (exit, output) = await CollectorProcess.RunAsync(Timeout, "validate", "--config", path);
+
+        Assert.That(exit, Is.EqualTo(2), "rejected");
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain("receivers.otlp.auth.bearer_tokens").And.Contain("exporters.otlphttp.headers"));
+            Assert.That(output, Does.Not.Contain("SECRET"));
+        });
+    }
+
+    [Test]
     public async Task Running_with_an_invalid_config_starts_nothing_and_exits_non_zero()
     {
         var port = Ports.Free();

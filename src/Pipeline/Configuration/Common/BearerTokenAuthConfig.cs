@@ -3,6 +3,7 @@ namespace Collector.Pipeline.Configuration.Common;
 /// <summary>auth: for servers: accepted tokens for <c>Authorization: Bearer &lt;token&gt;</c>; any one matches.</summary>
 internal sealed class BearerTokenAuthConfig : IValidatable
 {
+    [Secret]
     public List<string> BearerTokens { get; set; } = [];
 
     public void Validate(ConfigErrors errors)

@@ -1,3 +1,4 @@
+using Collector.Pipeline.Secrets;
 using Collector.Processors.Redaction;
 
 namespace Collector.Tests.Redaction;

@@ -1,4 +1,5 @@
 using Collector.Pipeline.Configuration;
+using Collector.Pipeline.Secrets;
 using Collector.Processors.Redaction;
 
 namespace Collector.Tests.Redaction;

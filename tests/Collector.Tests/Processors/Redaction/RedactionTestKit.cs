@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Collector.Pipeline.Configuration;
+using Collector.Pipeline.Secrets;
 using Collector.Processors.Redaction;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Common.V1;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.RegularExpressions;
 
-namespace Collector.Processors.Redaction;
+namespace Collector.Pipeline.Secrets;
 
 /// <summary>A range of a text to mask and the rule that found it (a <see cref="RedactionDetector"/> or a user rule).</summary>
 internal readonly record struct Hit(int Start, int Length, int Rule)
