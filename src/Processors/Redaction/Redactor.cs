@@ -40,6 +40,9 @@ internal sealed partial class Redactor
     private readonly int _maxValueBytes;
     private readonly int _maxJsonBytes;
     private readonly int _maxDepth;
+
+    /// <summary>Bit per <see cref="RedactionLocation"/> left out by unscanned_locations.</summary>
+    private readonly int _unscanned;
     private readonly ConcurrentDictionary<string, bool> _keyVerdicts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool>.AlternateLookup<ReadOnlySpan<char>> _keyVerdictsBySpan;
     private int _cachedKeys;
@@ -58,6 +61,11 @@ internal sealed partial class Redactor
         _maxJsonBytes = config.MaxJsonBytes;
         _maxDepth = config.MaxJsonDepth;
         Summary = config.Summary;
+        foreach (var location in config.UnscannedLocations)
+        {
+            _unscanned |= 1 << (int)location;
+        }
+
         _keyVerdictsBySpan = _keyVerdicts.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
@@ -70,22 +78,31 @@ internal sealed partial class Redactor
     public void RedactAttributes(RepeatedField<KeyValue> attributes, RedactionTally tally)
     {
         var kept = 0;
+        var scanKeys = Scans(RedactionLocation.AttributeKeys);
         for (var i = 0; i < attributes.Count; i++)
         {
             var attribute = attributes[i];
             if (_allowedKeys is not null && !_allowedKeys.Contains(attribute.Key))
             {
-                tally.NoteRemoved(attribute.Key);
+                // The summary is stored by the backend too: a key carrying a secret is listed masked.
+                tally.NoteRemoved(Summary ? SafeName(attribute.Key, tally) : attribute.Key);
                 continue;
             }
 
+            var masked = 0;
             if (attribute.Value is { } value)
             {
-                var masked = IsBlockedKey(attribute.Key, tally) ? MaskWhole(value, tally) : RedactValue(value, 1, tally);
-                if (masked > 0)
-                {
-                    tally.NoteMasked(attribute.Key, masked);
-                }
+                masked = IsBlockedKey(attribute.Key, tally) ? MaskWhole(value, tally) : RedactValue(value, 1, tally);
+            }
+
+            if (scanKeys && RedactName(attribute.Key, tally, ref masked) is { } safeKey)
+            {
+                attribute.Key = safeKey;
+            }
+
+            if (masked > 0)
+            {
+                tally.NoteMasked(attribute.Key, masked);
             }
 
             if (kept != i)
@@ -100,6 +117,37 @@ internal sealed partial class Redactor
         {
             attributes.RemoveAt(i);
         }
+    }
+
+    /// <summary>False when unscanned_locations leaves <paramref name="location"/> out.</summary>
+    public bool Scans(RedactionLocation location) => (_unscanned & (1 << (int)location)) == 0;
+
+    /// <summary>
+    /// A name, key or header string (never parsed as JSON: not a document) with the value rules
+    /// applied, or null when it is clean. An oversized one is masked whole, as values are.
+    /// </summary>
+    public string? RedactName(string name, RedactionTally tally, ref int masked)
+    {
+        if (name.Length == 0)
+        {
+            return null;
+        }
+
+        if (IsOversized(name))
+        {
+            tally.Oversized++;
+            masked++;
+            return Mask;
+        }
+
+        return RedactPlain(name, digitsOnly: false, tally, ref masked);
+    }
+
+    /// <summary><paramref name="name"/> as it may be written to the backend: with what the value rules find masked.</summary>
+    private string SafeName(string name, RedactionTally tally)
+    {
+        var masked = 0;
+        return RedactName(name, tally, ref masked) ?? name;
     }
 
     /// <summary>Redacts a value of any type in place; returns how many values or substrings were masked.</summary>
@@ -137,9 +185,15 @@ internal sealed partial class Redactor
                 var entries = value.KvlistValue.Values;
                 for (var i = 0; i < entries.Count; i++)
                 {
-                    if (entries[i].Value is { } nested)
+                    var entry = entries[i];
+                    if (entry.Value is { } nested)
                     {
-                        total += IsBlockedKey(entries[i].Key, tally) ? MaskWhole(nested, tally) : RedactValue(nested, depth + 1, tally);
+                        total += IsBlockedKey(entry.Key, tally) ? MaskWhole(nested, tally) : RedactValue(nested, depth + 1, tally);
+                    }
+
+                    if (Scans(RedactionLocation.AttributeKeys) && RedactName(entry.Key, tally, ref total) is { } safeKey)
+                    {
+                        entry.Key = safeKey;
                     }
                 }
 
