@@ -32,6 +32,9 @@ internal sealed partial class Redactor
     private readonly RedactionDetector[] _detectors;
     private readonly bool _countDigits;
     private readonly bool _cards;
+
+    /// <summary>The detectors of credentials, whose forms are also looked for inside base64 runs.</summary>
+    private readonly RedactionDetector[] _keyDetectors;
     private readonly Regex[] _blockedKeys;
     private readonly Regex[] _blockedValues;
     private readonly Regex[] _allowedValues;
@@ -52,6 +55,7 @@ internal sealed partial class Redactor
         _detectors = [.. config.Detectors.Distinct()];
         _countDigits = Array.Exists(_detectors, BuiltInDetectors.UsesDigits);
         _cards = _detectors.Contains(RedactionDetector.CreditCard);
+        _keyDetectors = [.. _detectors.Where(d => d is RedactionDetector.ApiKey or RedactionDetector.BearerToken or RedactionDetector.Jwt)];
         _blockedKeys = Compile(config.BlockedKeyPatterns, config.RegexTimeout);
         _blockedValues = Compile(config.BlockedValues, config.RegexTimeout);
         _allowedValues = Compile(config.AllowedValues, config.RegexTimeout);
@@ -122,27 +126,6 @@ internal sealed partial class Redactor
     /// <summary>False when unscanned_locations leaves <paramref name="location"/> out.</summary>
     public bool Scans(RedactionLocation location) => (_unscanned & (1 << (int)location)) == 0;
 
-    /// <summary>
-    /// A name, key or header string (never parsed as JSON: not a document) with the value rules
-    /// applied, or null when it is clean. An oversized one is masked whole, as values are.
-    /// </summary>
-    public string? RedactName(string name, RedactionTally tally, ref int masked)
-    {
-        if (name.Length == 0)
-        {
-            return null;
-        }
-
-        if (IsOversized(name))
-        {
-            tally.Oversized++;
-            masked++;
-            return Mask;
-        }
-
-        return RedactPlain(name, digitsOnly: false, tally, ref masked);
-    }
-
     /// <summary><paramref name="name"/> as it may be written to the backend: with what the value rules find masked.</summary>
     private string SafeName(string name, RedactionTally tally)
     {
@@ -204,7 +187,15 @@ internal sealed partial class Redactor
     }
 
     /// <summary>The redacted form of <paramref name="value"/>, or null when nothing in it needs masking.</summary>
-    public string? RedactString(string value, RedactionTally tally, ref int masked)
+    public string? RedactString(string value, RedactionTally tally, ref int masked) => RedactBounded(value, _maxDepth, tally, ref masked);
+
+    /// <summary>
+    /// A name, key or header string (never parsed as JSON: not a document) with the value rules
+    /// applied, or null when it is clean. An oversized one is masked whole, as values are.
+    /// </summary>
+    public string? RedactName(string name, RedactionTally tally, ref int masked) => RedactBounded(name, 0, tally, ref masked);
+
+    private string? RedactBounded(string value, int jsonDepthBudget, RedactionTally tally, ref int masked)
     {
         if (value.Length == 0)
         {
@@ -218,7 +209,7 @@ internal sealed partial class Redactor
             return Mask;
         }
 
-        return RedactText(value, _maxDepth, tally, ref masked);
+        return RedactText(value, jsonDepthBudget, tally, ref masked);
     }
 
     private bool IsOversized(string value) =>
@@ -250,32 +241,10 @@ internal sealed partial class Redactor
         hits.Clear();
         try
         {
-            var digits = _countDigits ? new BuiltInDetectors.DigitShape(text) : default;
-            foreach (var detector in _detectors)
-            {
-                if (!digitsOnly || detector == RedactionDetector.CreditCard)
-                {
-                    BuiltInDetectors.Find(detector, text, in digits, hits);
-                }
-            }
-
+            FindHits(text, digitsOnly, hits);
             if (!digitsOnly)
             {
-                foreach (var regex in _blockedValues)
-                {
-                    foreach (var m in regex.EnumerateMatches(text))
-                    {
-                        if (m.Length > 0)
-                        {
-                            hits.Add(new Hit(m.Index, m.Length, Rules.BlockedValues));
-                        }
-                    }
-                }
-            }
-
-            if (hits.Count > 0 && _allowedValues.Length > 0)
-            {
-                RemoveAllowed(text, hits);
+                FindEvasions(text, tally);
             }
         }
         catch (RegexMatchTimeoutException)
@@ -296,10 +265,46 @@ internal sealed partial class Redactor
         return result;
     }
 
-    private void RemoveAllowed(ReadOnlySpan<char> text, List<Hit> hits)
+    /// <summary>
+    /// Adds the ranges the detectors (behind their pre-filters) and blocked_values find, less those
+    /// allowed_values exempt. <paramref name="digitsOnly"/> runs only the card detector (for integers).
+    /// </summary>
+    private void FindHits(ReadOnlySpan<char> text, bool digitsOnly, List<Hit> hits)
     {
-        var kept = 0;
-        for (var i = 0; i < hits.Count; i++)
+        var first = hits.Count;
+        var digits = _countDigits ? new BuiltInDetectors.DigitShape(text) : default;
+        foreach (var detector in _detectors)
+        {
+            if (!digitsOnly || detector == RedactionDetector.CreditCard)
+            {
+                BuiltInDetectors.Find(detector, text, in digits, hits);
+            }
+        }
+
+        if (!digitsOnly)
+        {
+            foreach (var regex in _blockedValues)
+            {
+                foreach (var m in regex.EnumerateMatches(text))
+                {
+                    if (m.Length > 0)
+                    {
+                        hits.Add(new Hit(m.Index, m.Length, Rules.BlockedValues));
+                    }
+                }
+            }
+        }
+
+        if (hits.Count > first && _allowedValues.Length > 0)
+        {
+            RemoveAllowed(text, hits, first);
+        }
+    }
+
+    private void RemoveAllowed(ReadOnlySpan<char> text, List<Hit> hits, int first)
+    {
+        var kept = first;
+        for (var i = first; i < hits.Count; i++)
         {
             var candidate = text.Slice(hits[i].Start, hits[i].Length);
             var allowed = false;
