@@ -15,7 +15,7 @@ public sealed class RedactionEvasionTests
     private const string Key = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx";
 
     /// <summary>Evasion form, and what a secret-free reader must not find in the output.</summary>
-    private static readonly (string Name, string Text, string Secret)[] Evasions =
+    internal static readonly (string Name, string Text, string Secret)[] Evasions =
     [
         ("percent-encoded @", "mail alice%40corp-example.com today", "alice%40corp"),
         ("percent-encoded @ in a URL", "https://x.example/?to=alice%40corp-example.com&page=2", "alice%40corp"),
