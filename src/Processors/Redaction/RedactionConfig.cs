@@ -5,6 +5,28 @@ using Collector.Pipeline.Secrets;
 
 namespace Collector.Processors.Redaction;
 
+/// <summary>
+/// Names, keys and header strings a backend stores besides attribute values; all are scanned by
+/// default, and each can be left out with <c>unscanned_locations</c>.
+/// </summary>
+public enum RedactionLocation
+{
+    /// <summary>Keys of every attribute list, of nested key-value lists and of key-value log bodies.</summary>
+    AttributeKeys,
+    SpanName,
+    SpanEventName,
+    LogEventName,
+    SeverityText,
+    ScopeName,
+    ScopeVersion,
+
+    /// <summary>W3C trace_state of spans and of span links.</summary>
+    TraceState,
+
+    /// <summary>schema_url of resources and scopes.</summary>
+    SchemaUrl,
+}
+
 public enum RedactionAction
 {
     /// <summary>Replace with <c>****</c>.</summary>
@@ -33,6 +55,9 @@ public sealed class RedactionConfig : ComponentConfig
 
     /// <summary>Non-empty: fail-closed, every attribute key not listed is removed.</summary>
     public List<string> AllowedKeys { get; set; } = [];
+
+    /// <summary>Locations (names, keys, headers) left out of scanning; attribute values are always scanned.</summary>
+    public List<RedactionLocation> UnscannedLocations { get; set; } = [];
 
     public RedactionAction Action { get; set; } = RedactionAction.Mask;
 

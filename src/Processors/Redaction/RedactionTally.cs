@@ -22,6 +22,9 @@ internal sealed class RedactionTally
     /// <summary>Scratch for one text's candidate ranges (never shared across a recursive call).</summary>
     public readonly List<Hit> Hits = new(8);
 
+    /// <summary>Scratch for the ranges found in a normalised or base64-decoded form of the text.</summary>
+    public readonly List<Hit> DecodedHits = new(4);
+
     public readonly List<string> ItemMaskedKeys = new(4);
     public readonly List<string> ItemRemovedKeys = new(4);
 

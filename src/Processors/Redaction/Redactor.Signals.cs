@@ -18,18 +18,68 @@ internal sealed partial class Redactor
     {
         var walk = new Walk(this, tally);
         OtlpTraces.Visit(resources, ref walk);
+        for (var r = 0; r < resources.Count; r++)
+        {
+            var resource = resources[r];
+            resource.SchemaUrl = SchemaUrl(resource.SchemaUrl, tally);
+            for (var s = 0; s < resource.ScopeSpans.Count; s++)
+            {
+                resource.ScopeSpans[s].SchemaUrl = SchemaUrl(resource.ScopeSpans[s].SchemaUrl, tally);
+            }
+        }
     }
 
     public void Redact(RepeatedField<ResourceLogs> resources, RedactionTally tally)
     {
         var walk = new Walk(this, tally);
         OtlpLogs.Visit(resources, ref walk);
+        for (var r = 0; r < resources.Count; r++)
+        {
+            var resource = resources[r];
+            resource.SchemaUrl = SchemaUrl(resource.SchemaUrl, tally);
+            for (var s = 0; s < resource.ScopeLogs.Count; s++)
+            {
+                resource.ScopeLogs[s].SchemaUrl = SchemaUrl(resource.ScopeLogs[s].SchemaUrl, tally);
+            }
+        }
     }
 
     public void Redact(RepeatedField<ResourceMetrics> resources, RedactionTally tally)
     {
         var walk = new Walk(this, tally);
         OtlpMetrics.Visit(resources, ref walk);
+        for (var r = 0; r < resources.Count; r++)
+        {
+            var resource = resources[r];
+            resource.SchemaUrl = SchemaUrl(resource.SchemaUrl, tally);
+            for (var s = 0; s < resource.ScopeMetrics.Count; s++)
+            {
+                resource.ScopeMetrics[s].SchemaUrl = SchemaUrl(resource.ScopeMetrics[s].SchemaUrl, tally);
+            }
+        }
+    }
+
+    /// <summary>schema_url headers are shared by many items: counted in the self-metrics, no summary.</summary>
+    private string SchemaUrl(string url, RedactionTally tally) => Scanned(url, RedactionLocation.SchemaUrl, null, tally);
+
+    /// <summary>
+    /// <paramref name="text"/> with the value rules applied when <paramref name="location"/> is scanned;
+    /// a change is noted under <paramref name="summaryKey"/> on the current item (null: shared headers).
+    /// </summary>
+    private string Scanned(string text, RedactionLocation location, string? summaryKey, RedactionTally tally)
+    {
+        var masked = 0;
+        if (text.Length == 0 || !Scans(location) || RedactName(text, tally, ref masked) is not { } redacted)
+        {
+            return text;
+        }
+
+        if (summaryKey is not null)
+        {
+            tally.NoteMasked(summaryKey, masked);
+        }
+
+        return redacted;
     }
 
     private void RedactResource(Resource? resource, RedactionTally tally)
@@ -54,20 +104,28 @@ internal sealed partial class Redactor
 
         tally.BeginItem();
         RedactAttributes(scope.Attributes, tally);
+        scope.Name = Scanned(scope.Name, RedactionLocation.ScopeName, null, tally);
+        scope.Version = Scanned(scope.Version, RedactionLocation.ScopeVersion, null, tally);
     }
 
     private void RedactSpan(Span span, RedactionTally tally)
     {
         tally.BeginItem();
         RedactAttributes(span.Attributes, tally);
+        span.Name = Scanned(span.Name, RedactionLocation.SpanName, "name", tally);
+        span.TraceState = Scanned(span.TraceState, RedactionLocation.TraceState, "trace_state", tally);
         for (var i = 0; i < span.Events.Count; i++)
         {
-            RedactAttributes(span.Events[i].Attributes, tally);
+            var spanEvent = span.Events[i];
+            RedactAttributes(spanEvent.Attributes, tally);
+            spanEvent.Name = Scanned(spanEvent.Name, RedactionLocation.SpanEventName, "events.name", tally);
         }
 
         for (var i = 0; i < span.Links.Count; i++)
         {
-            RedactAttributes(span.Links[i].Attributes, tally);
+            var link = span.Links[i];
+            RedactAttributes(link.Attributes, tally);
+            link.TraceState = Scanned(link.TraceState, RedactionLocation.TraceState, "links.trace_state", tally);
         }
 
         if (span.Status is { Message.Length: > 0 } status)
@@ -87,6 +145,8 @@ internal sealed partial class Redactor
     {
         tally.BeginItem();
         RedactAttributes(log.Attributes, tally);
+        log.EventName = Scanned(log.EventName, RedactionLocation.LogEventName, "event_name", tally);
+        log.SeverityText = Scanned(log.SeverityText, RedactionLocation.SeverityText, "severity_text", tally);
         if (log.Body is { } body)
         {
             var masked = RedactValue(body, 1, tally);

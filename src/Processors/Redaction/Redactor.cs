@@ -33,6 +33,9 @@ internal sealed partial class Redactor
     private readonly RedactionDetector[] _detectors;
     private readonly bool _countDigits;
     private readonly bool _cards;
+
+    /// <summary>The detectors of credentials, whose forms are also looked for inside base64 runs.</summary>
+    private readonly RedactionDetector[] _keyDetectors;
     private readonly Regex[] _blockedKeys;
     private readonly Regex[] _blockedValues;
     private readonly Regex[] _allowedValues;
@@ -41,6 +44,9 @@ internal sealed partial class Redactor
     private readonly int _maxValueBytes;
     private readonly int _maxJsonBytes;
     private readonly int _maxDepth;
+
+    /// <summary>Bit per <see cref="RedactionLocation"/> left out by unscanned_locations.</summary>
+    private readonly int _unscanned;
     private readonly ConcurrentDictionary<string, bool> _keyVerdicts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool>.AlternateLookup<ReadOnlySpan<char>> _keyVerdictsBySpan;
     private int _cachedKeys;
@@ -50,6 +56,7 @@ internal sealed partial class Redactor
         _detectors = [.. config.Detectors.Distinct()];
         _countDigits = Array.Exists(_detectors, BuiltInDetectors.UsesDigits);
         _cards = _detectors.Contains(RedactionDetector.CreditCard);
+        _keyDetectors = [.. _detectors.Where(d => d is RedactionDetector.ApiKey or RedactionDetector.BearerToken or RedactionDetector.Jwt)];
         _blockedKeys = Compile(config.BlockedKeyPatterns, config.RegexTimeout);
         _blockedValues = Compile(config.BlockedValues, config.RegexTimeout);
         _allowedValues = Compile(config.AllowedValues, config.RegexTimeout);
@@ -59,6 +66,11 @@ internal sealed partial class Redactor
         _maxJsonBytes = config.MaxJsonBytes;
         _maxDepth = config.MaxJsonDepth;
         Summary = config.Summary;
+        foreach (var location in config.UnscannedLocations)
+        {
+            _unscanned |= 1 << (int)location;
+        }
+
         _keyVerdictsBySpan = _keyVerdicts.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
@@ -71,22 +83,31 @@ internal sealed partial class Redactor
     public void RedactAttributes(RepeatedField<KeyValue> attributes, RedactionTally tally)
     {
         var kept = 0;
+        var scanKeys = Scans(RedactionLocation.AttributeKeys);
         for (var i = 0; i < attributes.Count; i++)
         {
             var attribute = attributes[i];
             if (_allowedKeys is not null && !_allowedKeys.Contains(attribute.Key))
             {
-                tally.NoteRemoved(attribute.Key);
+                // The summary is stored by the backend too: a key carrying a secret is listed masked.
+                tally.NoteRemoved(Summary ? SafeName(attribute.Key, tally) : attribute.Key);
                 continue;
             }
 
+            var masked = 0;
             if (attribute.Value is { } value)
             {
-                var masked = IsBlockedKey(attribute.Key, tally) ? MaskWhole(value, tally) : RedactValue(value, 1, tally);
-                if (masked > 0)
-                {
-                    tally.NoteMasked(attribute.Key, masked);
-                }
+                masked = IsBlockedKey(attribute.Key, tally) ? MaskWhole(value, tally) : RedactValue(value, 1, tally);
+            }
+
+            if (scanKeys && RedactName(attribute.Key, tally, ref masked) is { } safeKey)
+            {
+                attribute.Key = safeKey;
+            }
+
+            if (masked > 0)
+            {
+                tally.NoteMasked(attribute.Key, masked);
             }
 
             if (kept != i)
@@ -101,6 +122,16 @@ internal sealed partial class Redactor
         {
             attributes.RemoveAt(i);
         }
+    }
+
+    /// <summary>False when unscanned_locations leaves <paramref name="location"/> out.</summary>
+    public bool Scans(RedactionLocation location) => (_unscanned & (1 << (int)location)) == 0;
+
+    /// <summary><paramref name="name"/> as it may be written to the backend: with what the value rules find masked.</summary>
+    private string SafeName(string name, RedactionTally tally)
+    {
+        var masked = 0;
+        return RedactName(name, tally, ref masked) ?? name;
     }
 
     /// <summary>Redacts a value of any type in place; returns how many values or substrings were masked.</summary>
@@ -138,9 +169,15 @@ internal sealed partial class Redactor
                 var entries = value.KvlistValue.Values;
                 for (var i = 0; i < entries.Count; i++)
                 {
-                    if (entries[i].Value is { } nested)
+                    var entry = entries[i];
+                    if (entry.Value is { } nested)
                     {
-                        total += IsBlockedKey(entries[i].Key, tally) ? MaskWhole(nested, tally) : RedactValue(nested, depth + 1, tally);
+                        total += IsBlockedKey(entry.Key, tally) ? MaskWhole(nested, tally) : RedactValue(nested, depth + 1, tally);
+                    }
+
+                    if (Scans(RedactionLocation.AttributeKeys) && RedactName(entry.Key, tally, ref total) is { } safeKey)
+                    {
+                        entry.Key = safeKey;
                     }
                 }
 
@@ -151,7 +188,15 @@ internal sealed partial class Redactor
     }
 
     /// <summary>The redacted form of <paramref name="value"/>, or null when nothing in it needs masking.</summary>
-    public string? RedactString(string value, RedactionTally tally, ref int masked)
+    public string? RedactString(string value, RedactionTally tally, ref int masked) => RedactBounded(value, _maxDepth, tally, ref masked);
+
+    /// <summary>
+    /// A name, key or header string (never parsed as JSON: not a document) with the value rules
+    /// applied, or null when it is clean. An oversized one is masked whole, as values are.
+    /// </summary>
+    public string? RedactName(string name, RedactionTally tally, ref int masked) => RedactBounded(name, 0, tally, ref masked);
+
+    private string? RedactBounded(string value, int jsonDepthBudget, RedactionTally tally, ref int masked)
     {
         if (value.Length == 0)
         {
@@ -165,7 +210,7 @@ internal sealed partial class Redactor
             return Mask;
         }
 
-        return RedactText(value, _maxDepth, tally, ref masked);
+        return RedactText(value, jsonDepthBudget, tally, ref masked);
     }
 
     private bool IsOversized(string value) =>
@@ -197,32 +242,10 @@ internal sealed partial class Redactor
         hits.Clear();
         try
         {
-            var digits = _countDigits ? new BuiltInDetectors.DigitShape(text) : default;
-            foreach (var detector in _detectors)
-            {
-                if (!digitsOnly || detector == RedactionDetector.CreditCard)
-                {
-                    BuiltInDetectors.Find(detector, text, in digits, hits);
-                }
-            }
-
+            FindHits(text, digitsOnly, hits);
             if (!digitsOnly)
             {
-                foreach (var regex in _blockedValues)
-                {
-                    foreach (var m in regex.EnumerateMatches(text))
-                    {
-                        if (m.Length > 0)
-                        {
-                            hits.Add(new Hit(m.Index, m.Length, Rules.BlockedValues));
-                        }
-                    }
-                }
-            }
-
-            if (hits.Count > 0 && _allowedValues.Length > 0)
-            {
-                RemoveAllowed(text, hits);
+                FindEvasions(text, tally);
             }
         }
         catch (RegexMatchTimeoutException)
@@ -243,10 +266,46 @@ internal sealed partial class Redactor
         return result;
     }
 
-    private void RemoveAllowed(ReadOnlySpan<char> text, List<Hit> hits)
+    /// <summary>
+    /// Adds the ranges the detectors (behind their pre-filters) and blocked_values find, less those
+    /// allowed_values exempt. <paramref name="digitsOnly"/> runs only the card detector (for integers).
+    /// </summary>
+    private void FindHits(ReadOnlySpan<char> text, bool digitsOnly, List<Hit> hits)
     {
-        var kept = 0;
-        for (var i = 0; i < hits.Count; i++)
+        var first = hits.Count;
+        var digits = _countDigits ? new BuiltInDetectors.DigitShape(text) : default;
+        foreach (var detector in _detectors)
+        {
+            if (!digitsOnly || detector == RedactionDetector.CreditCard)
+            {
+                BuiltInDetectors.Find(detector, text, in digits, hits);
+            }
+        }
+
+        if (!digitsOnly)
+        {
+            foreach (var regex in _blockedValues)
+            {
+                foreach (var m in regex.EnumerateMatches(text))
+                {
+                    if (m.Length > 0)
+                    {
+                        hits.Add(new Hit(m.Index, m.Length, Rules.BlockedValues));
+                    }
+                }
+            }
+        }
+
+        if (hits.Count > first && _allowedValues.Length > 0)
+        {
+            RemoveAllowed(text, hits, first);
+        }
+    }
+
+    private void RemoveAllowed(ReadOnlySpan<char> text, List<Hit> hits, int first)
+    {
+        var kept = first;
+        for (var i = first; i < hits.Count; i++)
         {
             var candidate = text.Slice(hits[i].Start, hits[i].Length);
             var allowed = false;

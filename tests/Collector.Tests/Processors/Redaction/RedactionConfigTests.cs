@@ -40,6 +40,23 @@ public sealed class RedactionConfigTests
     }
 
     [Test]
+    public void Unknown_unscanned_locations_are_reported_and_known_ones_accepted()
+    {
+        Assert.That(Load("""
+              redaction/strict:
+                unscanned_locations: [span_name, attribute_keys, trace_state, schema_url]
+            """), Is.Empty);
+
+        var errors = Load("""
+              redaction/strict:
+                unscanned_locations: [span_name, metric_name]
+            """);
+
+        Assert.That(errors, Has.Count.EqualTo(1));
+        Assert.That(errors[0], Does.StartWith("processors.redaction/strict.unscanned_locations[1]: ").And.Contains("'metric_name'"));
+    }
+
+    [Test]
     public void Unknown_detectors_bad_limits_and_a_missing_hash_key_are_all_reported()
     {
         var errors = Load("""
