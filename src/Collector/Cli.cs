@@ -17,9 +17,12 @@ internal static class Cli
 
     private const string Usage = """
         Usage:
-          collector --config FILE            run the collector until SIGINT/SIGTERM
+          collector --config FILE            run the collector until SIGINT/SIGTERM (-c FILE is the same)
           collector validate --config FILE   check the config, list every error, exit non-zero on any
           collector --help | --version
+
+        Exit codes: 0 stopped cleanly, 1 could not start (a port in use, a certificate that does not load,
+        an unusable spool: one line naming the config key), 2 config error, 64 bad usage.
 
         Config: OpenTelemetry Collector shape (receivers, processors, exporters, extensions, service).
         ${env:NAME} and ${env:NAME:-default} expand from the environment.
@@ -61,6 +64,13 @@ internal static class Cli
         {
             await stderr.WriteLineAsync($"--config FILE is required\n\n{Usage}");
             return ExitUsage;
+        }
+
+        if (Directory.Exists(configPath))
+        {
+            // File.ReadAllText on a directory says "access denied", which sends people to chmod.
+            await stderr.WriteLineAsync($"{configPath}: is a directory; --config takes a YAML file (e.g. {Path.Combine(configPath, "collector.yaml")})");
+            return ExitConfigError;
         }
 
         var registry = CollectorComponents.CreateRegistry();
@@ -118,7 +128,10 @@ internal static class Cli
         }
         catch (Exception e)
         {
+            // One line naming the config key (ServerStartException, SpoolUnavailableException carry it);
+            // the stack is for developers, at debug.
             logger.Fatal("Collector failed to start: {Error}", e.Message);
+            logger.Debug(e, "Start failure detail");
             await host.StopAsync(config.Service.ShutdownTimeout);
             return ExitRuntimeError;
         }

@@ -43,6 +43,7 @@ internal sealed class CollectorHost : IAsyncDisposable
                 new HttpServerOptions
                 {
                     Endpoint = endpoint,
+                    ConfigPath = "service.telemetry.metrics",
                     Logger = _logger,
                     ConfigureApp = app => app.Run(ServeMetricsAsync),
                 },

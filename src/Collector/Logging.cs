@@ -16,7 +16,10 @@ internal static class Logging
             // Kestrel and ASP.NET chatter stays below the collector's own messages.
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
-            .Enrich.FromLogContext();
+            .Enrich.FromLogContext()
+            // Lines from the service itself (start, drain, memory limit) have no component; name it so the column never reads blank.
+            // Property enrichers only add when absent, so a component's own ForContext("component", ...) wins.
+            .Enrich.WithProperty("component", "service");
         configuration = telemetry.LogFormat == "json"
             ? configuration.WriteTo.Console(new RenderedCompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose)
             : configuration.WriteTo.Console(outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffZ} {Level:u3} {component} {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Verbose);

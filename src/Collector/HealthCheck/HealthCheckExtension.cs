@@ -17,7 +17,7 @@ internal sealed class HealthCheckExtension(ComponentContext context, HealthCheck
 
     public async Task StartAsync(CancellationToken cancellationToken) =>
         _server = await HttpServerHost.StartAsync(
-            new HttpServerOptions { Endpoint = config.Endpoint, Logger = context.Logger, ConfigureApp = app => app.Run(AnswerAsync) },
+            new HttpServerOptions { Endpoint = config.Endpoint, ConfigPath = $"extensions.{context.Id}", Logger = context.Logger, ConfigureApp = app => app.Run(AnswerAsync) },
             cancellationToken);
 
     public async Task ShutdownAsync(CancellationToken cancellationToken)

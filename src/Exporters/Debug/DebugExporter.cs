@@ -1,3 +1,4 @@
+using Collector.GenAi;
 using Collector.Pipeline;
 using Collector.Pipeline.Otlp;
 using Collector.Pipeline.Telemetry;
@@ -12,8 +13,9 @@ using OpenTelemetry.Proto.Trace.V1;
 namespace Collector.Exporters.Debug;
 
 /// <summary>
-/// Logs each batch through the collector's Serilog logger: counts (basic), one line per item
-/// (normal) or every field (detailed). Only reads the batch, and never fails.
+/// Logs each batch through the collector's Serilog logger for a person watching: a summary per batch
+/// (basic: counts, services, errors, LLM calls and tokens), plus one readable line per item (normal:
+/// name, duration, status, service, model and tokens), or every field (detailed). Only reads the batch, and never fails.
 /// </summary>
 internal sealed class DebugExporter<T> : IExporter<T>
     where T : class, IMessage<T>
@@ -28,7 +30,8 @@ internal sealed class DebugExporter<T> : IExporter<T>
     {
         _exporter = context.Id.ToString();
         _items = SignalOps<T>.Instance.Signal.ItemName();
-        _logger = context.Logger;
+        // The component column of the log names the exporter, so the messages do not repeat it.
+        _logger = context.Logger.ForContext("component", _exporter);
         _verbosity = verbosity;
         _sent = context.Metrics.Counter($"collector_exporter_sent_{_items}_total", $"{_items} delivered to the backend", ("exporter", _exporter));
     }
@@ -43,91 +46,166 @@ internal sealed class DebugExporter<T> : IExporter<T>
 
     public ValueTask ConsumeAsync(Batch<T> batch, CancellationToken cancellationToken)
     {
-        _logger.Information("{Exporter}: {Resources} resources, {Count} {Items}", _exporter, batch.Resources.Count, batch.ItemCount, _items);
-        if (_verbosity != DebugVerbosity.Basic)
+        var lines = new Lines(_logger, _verbosity);
+        switch (batch.Resources)
         {
-            var lines = new Lines(_logger, _exporter, _verbosity == DebugVerbosity.Detailed);
-            switch (batch.Resources)
-            {
-                case RepeatedField<ResourceSpans> spans:
-                    OtlpTraces.Visit(spans, ref lines);
-                    break;
-                case RepeatedField<ResourceMetrics> metrics:
-                    OtlpMetrics.Visit(metrics, ref lines);
-                    break;
-                case RepeatedField<ResourceLogs> logs:
-                    OtlpLogs.Visit(logs, ref lines);
-                    break;
-                default:
-                    break;
-            }
+            case RepeatedField<ResourceSpans> spans:
+                OtlpTraces.Visit(spans, ref lines);
+                break;
+            case RepeatedField<ResourceMetrics> metrics:
+                OtlpMetrics.Visit(metrics, ref lines);
+                break;
+            case RepeatedField<ResourceLogs> logs:
+                OtlpLogs.Visit(logs, ref lines);
+                break;
+            default:
+                break;
         }
 
+        lines.Summary(batch.Resources.Count, batch.ItemCount, _items);
         _sent.Add(batch.ItemCount);
         batch.CompleteAcks();
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>One line per item (normal), with resource and scope lines and every field (detailed).</summary>
-    private readonly struct Lines(Serilog.ILogger logger, string exporter, bool detailed)
+    /// <summary>
+    /// Walks the batch once: tallies the summary (every verbosity) and writes one line per item
+    /// (normal) or resources, scopes and every field (detailed).
+    /// </summary>
+    private struct Lines(Serilog.ILogger logger, DebugVerbosity verbosity)
         : IOtlpVisitor<Span>, IOtlpVisitor<Metric>, IOtlpVisitor<LogRecord>
     {
-        public void Resource(Resource? resource, string schemaUrl)
+        private string _service = DebugFormat.UnknownService;
+        private List<string>? _services;
+        private int _errors;
+        private int _llmCalls;
+        private long _tokens;
+
+        private readonly bool Detailed => verbosity == DebugVerbosity.Detailed;
+
+        private readonly bool PerItem => verbosity != DebugVerbosity.Basic;
+
+        /// <summary>The batch line, last, so that it can say what the item walk found.</summary>
+        public readonly void Summary(int resources, int count, string items)
         {
-            if (detailed)
+            var services = _services is null ? string.Empty : string.Join(", ", _services);
+            if (_llmCalls > 0)
             {
-                logger.Information("{Exporter} resource {Attributes} schema_url={SchemaUrl}", exporter, DebugFormat.Attributes(resource?.Attributes ?? []), schemaUrl);
+                logger.Information(
+                    "{Count} {Items} ({Errors} with status ERROR) in {Resources} resources from {Services}; {LlmCalls} LLM calls, {Tokens} tokens",
+                    count, items, _errors, resources, services, _llmCalls, _tokens);
+            }
+            else if (items == "spans")
+            {
+                logger.Information("{Count} {Items} ({Errors} with status ERROR) in {Resources} resources from {Services}", count, items, _errors, resources, services);
+            }
+            else
+            {
+                logger.Information("{Count} {Items} in {Resources} resources from {Services}", count, items, resources, services);
             }
         }
 
-        public void Scope(InstrumentationScope? scope, string schemaUrl)
+        public void Resource(Resource? resource, string schemaUrl)
         {
-            if (detailed)
+            _service = DebugFormat.ServiceName(resource);
+            _services ??= [];
+            if (!_services.Contains(_service))
             {
-                logger.Information("{Exporter} scope {ScopeName} {ScopeVersion}", exporter, scope?.Name, scope?.Version);
+                _services.Add(_service);
+            }
+
+            if (Detailed)
+            {
+                logger.Information("resource {Attributes} schema_url={SchemaUrl}", DebugFormat.Attributes(resource?.Attributes ?? []), schemaUrl);
+            }
+        }
+
+        public readonly void Scope(InstrumentationScope? scope, string schemaUrl)
+        {
+            if (Detailed)
+            {
+                logger.Information("scope {ScopeName} {ScopeVersion}", DebugFormat.OrNone(scope?.Name), scope?.Version ?? string.Empty);
             }
         }
 
         public void Item(Span span)
         {
-            if (!detailed)
+            var error = span.Status?.Code == Status.Types.StatusCode.Error;
+            if (error)
             {
-                logger.Information("{Exporter} span {Name} trace_id={TraceId} span_id={SpanId}", exporter, span.Name, DebugFormat.Hex(span.TraceId), DebugFormat.Hex(span.SpanId));
+                _errors++;
+            }
+
+            var view = GenAiSpanView.Of(span);
+            var genAi = view.IsGenAi;
+            var model = genAi ? view.Model() : null;
+            var input = genAi ? view.InputTokens() : null;
+            var output = genAi ? view.OutputTokens() : null;
+            if (genAi && (view.IsLlm || model is not null))
+            {
+                _llmCalls++;
+                _tokens += view.TotalTokens() ?? ((input ?? 0) + (output ?? 0));
+            }
+
+            if (Detailed)
+            {
+                logger.Information(
+                    "span {Name} trace_id={TraceId} span_id={SpanId} parent_span_id={ParentSpanId} kind={Kind} start={Start} end={End} duration={Duration} status={Status} attributes={Attributes} events={Events} links={Links}",
+                    span.Name, DebugFormat.Hex(span.TraceId), DebugFormat.Hex(span.SpanId), DebugFormat.Hex(span.ParentSpanId), span.Kind,
+                    DebugFormat.Time(span.StartTimeUnixNano), DebugFormat.Time(span.EndTimeUnixNano), DebugFormat.Duration(span.StartTimeUnixNano, span.EndTimeUnixNano),
+                    DebugFormat.SpanStatus(span.Status), DebugFormat.Attributes(span.Attributes), DebugFormat.Events(span), DebugFormat.Links(span));
+                return;
+            }
+
+            if (!PerItem)
+            {
+                return;
+            }
+
+            if (model is not null || input is not null || output is not null)
+            {
+                logger.Information(
+                    "span {Name} {Duration} {Status} service={Service} model={Model} tokens={InputTokens} in / {OutputTokens} out trace_id={TraceId}",
+                    span.Name, DebugFormat.Duration(span.StartTimeUnixNano, span.EndTimeUnixNano), DebugFormat.SpanStatus(span.Status), _service,
+                    DebugFormat.OrNone(model), DebugFormat.Count(input), DebugFormat.Count(output), DebugFormat.Hex(span.TraceId));
                 return;
             }
 
             logger.Information(
-                "{Exporter} span {Name} trace_id={TraceId} span_id={SpanId} parent_span_id={ParentSpanId} kind={Kind} start={Start} end={End} status={StatusCode} {StatusMessage} attributes={Attributes} events={Events} links={Links}",
-                exporter, span.Name, DebugFormat.Hex(span.TraceId), DebugFormat.Hex(span.SpanId), DebugFormat.Hex(span.ParentSpanId), span.Kind,
-                DebugFormat.Time(span.StartTimeUnixNano), DebugFormat.Time(span.EndTimeUnixNano), span.Status?.Code, span.Status?.Message,
-                DebugFormat.Attributes(span.Attributes), DebugFormat.Events(span), DebugFormat.Links(span));
+                "span {Name} {Duration} {Status} service={Service} trace_id={TraceId}",
+                span.Name, DebugFormat.Duration(span.StartTimeUnixNano, span.EndTimeUnixNano), DebugFormat.SpanStatus(span.Status), _service, DebugFormat.Hex(span.TraceId));
         }
 
-        public void Item(Metric metric)
+        public readonly void Item(Metric metric)
         {
-            if (!detailed)
+            if (Detailed)
             {
-                logger.Information("{Exporter} metric {Name} {Type} points={Points}", exporter, metric.Name, metric.DataCase, MetricPoints.Count(metric));
-                return;
+                logger.Information(
+                    "metric {Name} {Type} unit={Unit} description={Description} points={Points}",
+                    metric.Name, metric.DataCase, metric.Unit, metric.Description, DebugFormat.Points(metric));
             }
-
-            logger.Information(
-                "{Exporter} metric {Name} {Type} unit={Unit} description={Description} points={Points}",
-                exporter, metric.Name, metric.DataCase, metric.Unit, metric.Description, DebugFormat.Points(metric));
+            else if (PerItem)
+            {
+                logger.Information("metric {Name} {Type} service={Service} points={Points}", metric.Name, metric.DataCase, _service, DebugFormat.Points(metric));
+            }
         }
 
-        public void Item(LogRecord record)
+        public readonly void Item(LogRecord record)
         {
-            if (!detailed)
+            if (Detailed)
             {
-                logger.Information("{Exporter} log {Severity} event={EventName} trace_id={TraceId}", exporter, record.SeverityText, record.EventName, DebugFormat.Hex(record.TraceId));
-                return;
+                logger.Information(
+                    "log time={Time} severity={Severity} ({SeverityNumber}) event={EventName} trace_id={TraceId} span_id={SpanId} body={Body} attributes={Attributes}",
+                    DebugFormat.Time(record.TimeUnixNano), DebugFormat.Severity(record), (int)record.SeverityNumber, DebugFormat.OrNone(record.EventName),
+                    DebugFormat.Hex(record.TraceId), DebugFormat.Hex(record.SpanId), DebugFormat.Value(record.Body), DebugFormat.Attributes(record.Attributes));
             }
-
-            logger.Information(
-                "{Exporter} log time={Time} severity={Severity} ({SeverityNumber}) event={EventName} trace_id={TraceId} span_id={SpanId} body={Body} attributes={Attributes}",
-                exporter, DebugFormat.Time(record.TimeUnixNano), record.SeverityText, (int)record.SeverityNumber, record.EventName,
-                DebugFormat.Hex(record.TraceId), DebugFormat.Hex(record.SpanId), DebugFormat.Value(record.Body), DebugFormat.Attributes(record.Attributes));
+            else if (PerItem)
+            {
+                logger.Information(
+                    "log {Severity} service={Service} {Body}{Event}",
+                    DebugFormat.Severity(record), _service, DebugFormat.Shortened(DebugFormat.Value(record.Body)),
+                    record.EventName.Length == 0 ? string.Empty : " event=" + record.EventName);
+            }
         }
     }
 }

@@ -157,6 +157,31 @@ internal static class ConfigLoader
         }
     }
 
+    /// <summary>1-based number of the first line whose leading whitespace holds a tab, or null.</summary>
+    private static int? FirstTabIndentedLine(string text)
+    {
+        var line = 1;
+        var inIndentation = true;
+        foreach (var c in text)
+        {
+            if (c == '\n')
+            {
+                line++;
+                inIndentation = true;
+            }
+            else if (c == '\t' && inIndentation)
+            {
+                return line;
+            }
+            else if (c != ' ' && c != '\r')
+            {
+                inIndentation = false;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The root mapping, or null after adding the reason (syntax error, empty, not a mapping).</summary>
     private static YamlMappingNode? Parse(string text, ConfigErrors errors)
     {
@@ -165,6 +190,12 @@ internal static class ConfigLoader
         try
         {
             stream.Load(new Parser(scanner));
+        }
+        catch (YamlException e) when (e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstTabIndentedLine(text) is { } tabLine)
+        {
+            // YamlDotNet reports a tab in indentation at the start of the enclosing mapping (often line 1); the tab's own line is what to fix.
+            errors.Add($"line {tabLine}: a tab in the indentation; YAML indents with spaces only");
+            return null;
         }
         catch (YamlException e)
         {

@@ -20,6 +20,12 @@ internal sealed record HttpServerOptions
     public required string Endpoint { get; init; }
 
     /// <summary>
+    /// Where this server's settings live in the config (<c>receivers.otlp.protocols.grpc</c>,
+    /// <c>service.telemetry.metrics</c>): a failed start names <c>{ConfigPath}.endpoint</c> so the user knows what to change.
+    /// </summary>
+    public required string ConfigPath { get; init; }
+
+    /// <summary>
     /// Null: HTTP/1.1, plus HTTP/2 when TLS lets ALPN negotiate it (offering HTTP/2 in plaintext
     /// next to HTTP/1.1 only makes Kestrel warn). gRPC without TLS needs <see cref="HttpProtocols.Http2"/> alone.
     /// </summary>
@@ -91,6 +97,9 @@ internal sealed class HttpServerHost : IAsyncDisposable
         builder.Logging.AddSerilog(options.Logger);
         // After AddSerilog, which registers its own provider rule at Trace that would win over a global minimum.
         builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Warning);
+        // The host logs a failed start as an ERR with the whole stack; the same exception reaches the caller,
+        // which reports it once as one line naming the config key (the stack only at debug).
+        builder.Logging.AddFilter<SerilogLoggerProvider>("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
         builder.Services.AddRoutingCore();
@@ -101,6 +110,12 @@ internal sealed class HttpServerHost : IAsyncDisposable
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            // Kestrel wraps AddressInUseException / permission errors in an IOException; the user needs the key, not the stack.
+            throw new ServerStartException($"{options.ConfigPath}.endpoint: cannot listen on {options.Endpoint}: {BindFailure(e)}", e);
         }
         catch
         {
@@ -131,6 +146,15 @@ internal sealed class HttpServerHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
 
+    private static string BindFailure(IOException e) => e.InnerException switch
+    {
+        Microsoft.AspNetCore.Connections.AddressInUseException => "the address is already in use (another collector, or another program on this port)",
+        System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AccessDenied } => "permission denied (ports below 1024 need privileges)",
+        System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressNotAvailable } => "the address is not one of this machine's",
+        { } inner => inner.Message,
+        null => e.Message,
+    };
+
     private static int BoundPort(WebApplication app, int configured)
     {
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
@@ -156,3 +180,6 @@ internal sealed class HttpServerHost : IAsyncDisposable
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
+
+/// <summary>A server could not start; the message is one line naming the config key and the cause.</summary>
+internal sealed class ServerStartException(string message, Exception inner) : Exception(message, inner);

@@ -32,8 +32,9 @@ internal readonly record struct ExportOutcome(ExportStatus Status, long Rejected
 /// <summary>The submission path of each signal, as every receiver that delivers OTLP data builds it.</summary>
 internal static class OtlpSignalHandlers
 {
-    public static OtlpSignalHandler<ResourceSpans> Traces(ComponentContext context, ILogger logger, IReadOnlyList<IPipelineEntry<ResourceSpans>> entries) =>
-        new(context.Id, context.Metrics, logger, entries, OtlpSignalCodecs.Traces);
+    /// <param name="servesGrpc">False for an HTTP-only receiver (langtrace): no <c>transport="grpc"</c> series that could never move.</param>
+    public static OtlpSignalHandler<ResourceSpans> Traces(ComponentContext context, ILogger logger, IReadOnlyList<IPipelineEntry<ResourceSpans>> entries, bool servesGrpc = true) =>
+        new(context.Id, context.Metrics, logger, entries, OtlpSignalCodecs.Traces, servesGrpc);
 
     public static OtlpSignalHandler<ResourceMetrics> Metrics(ComponentContext context, ILogger logger, IReadOnlyList<IPipelineEntry<ResourceMetrics>> entries) =>
         new(context.Id, context.Metrics, logger, entries, OtlpSignalCodecs.Metrics);
@@ -56,12 +57,13 @@ internal sealed class OtlpSignalHandler<T>
     private readonly TransportCounters[] _counters;
     private readonly LogLimiter _exhaustionLog = new(TimeSpan.FromSeconds(10), maxKeys: 16);
 
-    public OtlpSignalHandler(ComponentId receiver, SelfMetrics metrics, ILogger logger, IReadOnlyList<IPipelineEntry<T>> entries, OtlpSignalCodec<T> codec)
+    public OtlpSignalHandler(ComponentId receiver, SelfMetrics metrics, ILogger logger, IReadOnlyList<IPipelineEntry<T>> entries, OtlpSignalCodec<T> codec, bool servesGrpc = true)
     {
         _entries = entries;
         _codec = codec;
         _logger = logger;
-        _counters = [new(metrics, receiver, Signal, "grpc"), new(metrics, receiver, Signal, "http")];
+        // Indexed by Transport. An HTTP-only receiver registers no grpc series; its grpc slot is never read.
+        _counters = [servesGrpc ? new(metrics, receiver, Signal, "grpc") : null!, new(metrics, receiver, Signal, "http")];
     }
 
     public static Signal Signal => SignalOps<T>.Instance.Signal;

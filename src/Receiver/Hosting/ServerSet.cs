@@ -31,7 +31,7 @@ internal sealed class ServerSet(string receiver)
             {
                 foreach (var (options, tls) in servers)
                 {
-                    var certificate = tls is null ? null : X509Certificate2.CreateFromPemFile(tls.CertFile, tls.KeyFile);
+                    var certificate = tls is null ? null : LoadCertificate(options.ConfigPath, tls);
                     if (certificate is not null)
                     {
                         _certificates.Add(certificate);
@@ -51,6 +51,19 @@ internal sealed class ServerSet(string receiver)
         finally
         {
             _lifecycle.Release();
+        }
+    }
+
+    /// <summary>Validate checks that the files exist; what only loading finds (not PEM, key does not match) names the keys here.</summary>
+    private static X509Certificate2 LoadCertificate(string configPath, TlsServerConfig tls)
+    {
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(tls.CertFile, tls.KeyFile);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new ServerStartException($"{configPath}.tls.cert_file / key_file: cannot load '{tls.CertFile}' with '{tls.KeyFile}': {e.Message}", e);
         }
     }
 

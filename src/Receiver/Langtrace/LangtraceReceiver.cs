@@ -28,6 +28,7 @@ internal sealed class LangtraceReceiver : IReceiver
 
     private readonly LangtraceReceiverConfig _config;
     private readonly ILogger _logger;
+    private readonly string _configPath;
     private readonly OtlpSignalHandler<ResourceSpans> _traces;
     private readonly BearerTokenAuthenticator? _keys;
     private readonly RejectionCounter _rejections;
@@ -38,8 +39,9 @@ internal sealed class LangtraceReceiver : IReceiver
     public LangtraceReceiver(ComponentContext context, LangtraceReceiverConfig config, ReceiverTargets targets)
     {
         _config = config;
+        _configPath = $"receivers.{context.Id}";
         _logger = context.Logger.ForContext("component", context.Id.ToString());
-        _traces = OtlpSignalHandlers.Traces(context, _logger, targets.Traces);
+        _traces = OtlpSignalHandlers.Traces(context, _logger, targets.Traces, servesGrpc: false);
         _keys = config.ApiKeys.Count > 0 ? new BearerTokenAuthenticator(config.ApiKeys) : null;
         _rejections = new RejectionCounter(context.Metrics, context.Id);
         _maxBodyBytes = config.MaxRequestBodySizeMib * SizeLimit.BytesPerMib;
@@ -53,6 +55,7 @@ internal sealed class LangtraceReceiver : IReceiver
         var server = new HttpServerOptions
         {
             Endpoint = _config.Endpoint,
+            ConfigPath = _configPath,
             Logger = _logger,
             // The wire size is capped too: a compressed body larger than the decompressed limit is never legitimate.
             MaxRequestBodySize = _maxBodyBytes,

@@ -22,12 +22,14 @@ internal sealed class OtlpReceiver : IReceiver
     private readonly BearerTokenAuthenticator? _auth;
     private readonly RejectionCounter _rejections;
     private readonly ServerSet _servers = new("otlp");
+    private readonly string _configPath;
     private HttpServerHost? _grpcServer;
     private HttpServerHost? _httpServer;
 
     public OtlpReceiver(ComponentContext context, OtlpReceiverConfig config, ReceiverTargets targets)
     {
         _config = config;
+        _configPath = $"receivers.{context.Id}.protocols";
         _logger = context.Logger.ForContext("component", context.Id.ToString());
         _traces = OtlpSignalHandlers.Traces(context, _logger, targets.Traces);
         _metrics = OtlpSignalHandlers.Metrics(context, _logger, targets.Metrics);
@@ -85,6 +87,7 @@ internal sealed class OtlpReceiver : IReceiver
             new HttpServerOptions
             {
                 Endpoint = grpc.Endpoint,
+                ConfigPath = _configPath + ".grpc",
                 Protocols = HttpProtocols.Http2,
                 Logger = _logger,
                 // grpc-dotnet enforces max_recv_msg_size_mib per message itself.
@@ -114,6 +117,7 @@ internal sealed class OtlpReceiver : IReceiver
             new HttpServerOptions
             {
                 Endpoint = http.Endpoint,
+                ConfigPath = _configPath + ".http",
                 Logger = _logger,
                 // The wire size is capped too: a compressed body larger than the decompressed limit is never legitimate.
                 MaxRequestBodySize = maxBytes,

@@ -15,6 +15,7 @@ public sealed class HttpServerHostTests
             new HttpServerOptions
             {
                 Endpoint = "localhost:0",
+                ConfigPath = "receivers.test",
                 Logger = logger,
                 ConfigureApp = app => app.Run(context => context.Response.WriteAsync("pong")),
             },
@@ -37,13 +38,13 @@ public sealed class HttpServerHostTests
     public async Task A_port_in_use_fails_to_start()
     {
         await using var first = await HttpServerHost.StartAsync(
-            new HttpServerOptions { Endpoint = "127.0.0.1:0", Logger = Serilog.Core.Logger.None, ConfigureApp = _ => { } },
+            new HttpServerOptions { Endpoint = "127.0.0.1:0", ConfigPath = "receivers.first", Logger = Serilog.Core.Logger.None, ConfigureApp = _ => { } },
             CancellationToken.None);
 
-        var error = await Assert.CatchAsync<IOException>(() => HttpServerHost.StartAsync(
-            new HttpServerOptions { Endpoint = $"127.0.0.1:{first.Port}", Logger = Serilog.Core.Logger.None, ConfigureApp = _ => { } },
+        var error = await Assert.CatchAsync<ServerStartException>(() => HttpServerHost.StartAsync(
+            new HttpServerOptions { Endpoint = $"127.0.0.1:{first.Port}", ConfigPath = "receivers.second", Logger = Serilog.Core.Logger.None, ConfigureApp = _ => { } },
             CancellationToken.None));
 
-        Assert.That(error!.Message, Does.Contain(first.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.That(error!.Message, Is.EqualTo($"receivers.second.endpoint: cannot listen on 127.0.0.1:{first.Port}: the address is already in use (another collector, or another program on this port)"));
     }
 }

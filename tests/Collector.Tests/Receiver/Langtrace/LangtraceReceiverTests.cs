@@ -282,6 +282,18 @@ public sealed class LangtraceReceiverTests
         Assert.That(_traces.Batches.Single().ItemCount, Is.EqualTo(2));
     }
 
+    [Test]
+    public async Task Serving_http_only_it_exports_no_grpc_transport_series()
+    {
+        var reply = await PostAsync(LangtraceFixtures.Python, "application/json", LangtraceFixtures.PythonUserAgent);
+        Assert.That(reply.Status, Is.EqualTo(HttpStatusCode.OK));
+
+        var text = new StringBuilder();
+        _metrics.WritePrometheus(text);
+        Assert.That(text.ToString(), Does.Contain("collector_receiver_accepted_spans_total{receiver=\"langtrace\",transport=\"http\"}"));
+        Assert.That(text.ToString(), Does.Not.Contain("transport=\"grpc\""));
+    }
+
     private async Task StartAsync(List<string> keys)
     {
         var config = new LangtraceReceiverConfig { Endpoint = "127.0.0.1:0", ApiKeys = keys, MaxRequestBodySizeMib = 1 };
