@@ -27,8 +27,11 @@ internal enum BodyReadStatus
     /// <summary>Content-Encoding not supported (answer 415).</summary>
     UnsupportedEncoding,
 
-    /// <summary>Corrupt compression or a broken request stream (answer 400).</summary>
+    /// <summary>Corrupt or truncated compression, or a malformed request stream such as an overflowing chunk size (answer 400).</summary>
     Unreadable,
+
+    /// <summary>The body arrived slower than Kestrel's minimum data rate (answer 408).</summary>
+    TooSlow,
 }
 
 /// <summary>A request body, or why there is none; dispose <see cref="Body"/> when set.</summary>
@@ -46,9 +49,14 @@ internal static class RequestBody
     /// The whole body of <paramref name="request"/>, decoded per its Content-Encoding, bounded by
     /// <paramref name="limit"/> bytes after decompression. Kestrel's own wire-size cap (when set to
     /// the same limit) is reported as <see cref="BodyReadStatus.TooLarge"/> too.
+    /// Not cancellable on purpose: a read cancelled through <c>RequestAborted</c> leaves Kestrel's
+    /// HTTP/1.1 body reader "in progress", and its drain then logs an error with a stack trace for
+    /// every client that went away. Kestrel fails the read itself when the connection is gone, and
+    /// the minimum data rate bounds a client that stays but stalls.
     /// </summary>
-    public static async ValueTask<BodyRead> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    public static async ValueTask<BodyRead> ReadAsync(HttpRequest request, int limit)
     {
+        var cancellationToken = CancellationToken.None;
         Stream? decoded = null;
         try
         {
@@ -65,8 +73,15 @@ internal static class RequestBody
         {
             return new BodyRead(BodyReadStatus.TooLarge);
         }
-        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException)
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
         {
+            return new BodyRead(BodyReadStatus.TooSlow);
+        }
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException
+            || (e is IOException && !request.HttpContext.RequestAborted.IsCancellationRequested))
+        {
+            // Kestrel reports a chunk size that overflows (FFFFFFFFFFFFFFFF) as a plain IOException;
+            // one raised after the client went away is its disconnect, which the caller logs as such.
             return new BodyRead(BodyReadStatus.Unreadable);
         }
         finally
