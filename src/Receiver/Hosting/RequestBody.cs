@@ -67,6 +67,13 @@ internal static class RequestBody
             }
 
             var body = await ReadBoundedAsync(decoded, limit, request.ContentLength, cancellationToken).ConfigureAwait(false);
+            if (body is { } read && decoded is GZipStream { BaseStream: GzipTrailerCheck trailer } && !trailer.Matches(read.Length))
+            {
+                // GZipStream ends quietly when the input stops inside the 8-byte trailer; the body is cut short.
+                read.Dispose();
+                return new BodyRead(BodyReadStatus.Unreadable);
+            }
+
             return body is null ? new BodyRead(BodyReadStatus.TooLarge) : new BodyRead(BodyReadStatus.Ok, body);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -114,7 +121,7 @@ internal static class RequestBody
 
         if (name.Equals("gzip", StringComparison.OrdinalIgnoreCase) || name.Equals("x-gzip", StringComparison.OrdinalIgnoreCase))
         {
-            return new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true);
+            return new GZipStream(new GzipTrailerCheck(request.Body), CompressionMode.Decompress, leaveOpen: true);
         }
 
         if (name.Equals("deflate", StringComparison.OrdinalIgnoreCase))
@@ -185,5 +192,74 @@ internal static class RequestBody
         buffer.Slice(0, 2).CopyTo(head);
         // RFC 1950: compression method 8 (deflate), window <= 32K, header checksum divisible by 31.
         return (head[0] & 0x0F) == 8 && head[0] >> 4 <= 7 && ((head[0] << 8) | head[1]) % 31 == 0;
+    }
+}
+
+/// <summary>
+/// Passes a gzip body through while keeping its last 4 bytes: the trailer's ISIZE (RFC 1952, the
+/// decompressed length mod 2^32), which .NET's GZipStream never checks, so a body cut anywhere in
+/// its trailer would be accepted. A multi-member body is judged by its last member's ISIZE, so
+/// concatenated members are refused (no OTLP client sends them).
+/// </summary>
+internal sealed class GzipTrailerCheck(Stream inner) : Stream
+{
+    private uint _tail;
+    private long _total;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    /// <summary>True when the body ended with a complete trailer whose ISIZE is <paramref name="decompressedLength"/>.</summary>
+    public bool Matches(long decompressedLength) => _total >= 18 && _tail == (uint)decompressedLength;
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var read = inner.Read(buffer);
+        Remember(buffer[..read]);
+        return read;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        Remember(buffer.Span[..read]);
+        return read;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    private void Remember(ReadOnlySpan<byte> data)
+    {
+        _total += data.Length;
+        var start = Math.Max(0, data.Length - 4);
+        for (var i = start; i < data.Length; i++)
+        {
+            // Little-endian: the newest byte is the most significant of the last four.
+            _tail = (_tail >> 8) | ((uint)data[i] << 24);
+        }
     }
 }

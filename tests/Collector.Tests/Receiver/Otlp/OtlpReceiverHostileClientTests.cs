@@ -186,6 +186,29 @@ public sealed class OtlpReceiverHostileClientTests
         Assert.That(h.Counter("collector_receiver_rejected_spans_total", ("transport", "http")), Is.EqualTo(2));
     }
 
+    [TestCase(1)]
+    [TestCase(4)]
+    [TestCase(8)]
+    public async Task A_gzip_body_with_a_truncated_trailer_is_refused_with_400(int cut)
+    {
+        await using var h = await ReceiverHarness.StartAsync();
+        var body = OtlpSamples.Traces(2).ToByteArray();
+        using var compressed = new MemoryStream();
+        await using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+        {
+            await gzip.WriteAsync(body);
+        }
+
+        var whole = compressed.ToArray();
+        using var truncated = await h.PostAsync("/v1/traces", whole[..^cut], Protobuf, "gzip");
+        using var complete = await h.PostAsync("/v1/traces", whole, Protobuf, "gzip");
+
+        Assert.That(truncated.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(complete.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(h.Traces.Batches, Has.Count.EqualTo(1), "only the complete body is delivered");
+        AssertNoErrorsOrStackTraces(h.Logs);
+    }
+
     private static byte[] ChunkedHeaders(string path, string contentType) =>
         Encoding.ASCII.GetBytes($"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {contentType}\r\nTransfer-Encoding: chunked\r\n\r\n");
 
