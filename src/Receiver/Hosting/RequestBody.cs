@@ -201,29 +201,13 @@ internal static class RequestBody
 /// its trailer would be accepted. A multi-member body is judged by its last member's ISIZE, so
 /// concatenated members are refused (no OTLP client sends them).
 /// </summary>
-internal sealed class GzipTrailerCheck(Stream inner) : Stream
+internal sealed class GzipTrailerCheck(Stream inner) : ReadOnlyPassThroughStream
 {
     private uint _tail;
     private long _total;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
     /// <summary>True when the body ended with a complete trailer whose ISIZE is <paramref name="decompressedLength"/>.</summary>
     public bool Matches(long decompressedLength) => _total >= 18 && _tail == (uint)decompressedLength;
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -238,19 +222,6 @@ internal sealed class GzipTrailerCheck(Stream inner) : Stream
         Remember(buffer.Span[..read]);
         return read;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     private void Remember(ReadOnlySpan<byte> data)
     {

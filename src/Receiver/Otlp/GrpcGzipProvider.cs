@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using Grpc.Core;
+using Collector.Receiver.Hosting;
 using Grpc.Net.Compression;
 
 namespace Collector.Receiver.Otlp;
@@ -19,24 +20,8 @@ internal sealed class GrpcGzipProvider : ICompressionProvider
     public Stream CreateDecompressionStream(Stream stream) => new CorruptDataAsInvalidArgument(new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true));
 
     /// <summary>Reads through <paramref name="inner"/>, turning its <see cref="InvalidDataException"/> into the call's status.</summary>
-    private sealed class CorruptDataAsInvalidArgument(Stream inner) : Stream
+    private sealed class CorruptDataAsInvalidArgument(Stream inner) : ReadOnlyPassThroughStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
             try
@@ -60,19 +45,6 @@ internal sealed class GrpcGzipProvider : ICompressionProvider
                 throw Corrupt();
             }
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
