@@ -122,11 +122,14 @@ internal static class OtlpWireScanner
                             }
 
                             break;
+                        // An all-zero id counts as no valid length (-1): spans need non-zero ids, so such a
+                        // span is doubtful and the decoder drops it; a log record's zero ids likewise go
+                        // to the decoder, which keeps them (optional there).
                         case OtlpFieldContent.TraceId:
-                            traceId = payload.Length;
+                            traceId = payload.IsEmpty || payload.ContainsAnyExcept((byte)0) ? payload.Length : -1;
                             break;
                         case OtlpFieldContent.SpanId:
-                            spanId = payload.Length;
+                            spanId = payload.IsEmpty || payload.ContainsAnyExcept((byte)0) ? payload.Length : -1;
                             break;
                         case OtlpFieldContent.ParentSpanId:
                             parentId = payload.Length;

@@ -40,6 +40,12 @@ internal sealed record HttpServerOptions
     /// <summary>Kestrel's request body cap in bytes (413 beyond it); null: no cap, the app enforces its own.</summary>
     public long? MaxRequestBodySize { get; init; } = 1024 * 1024;
 
+    /// <summary>Slowest request body Kestrel waits for (408 below it); null: no minimum.</summary>
+    public MinDataRate? MinRequestBodyDataRate { get; init; } = new(240, TimeSpan.FromSeconds(5));
+
+    /// <summary>HTTP/2 streams open at once per connection (Kestrel's default 100); reset streams count until their handler ends.</summary>
+    public int Http2MaxStreamsPerConnection { get; init; } = 100;
+
     /// <summary>How long <see cref="HttpServerHost.StopAsync"/> lets in-flight requests finish.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -82,6 +88,8 @@ internal sealed class HttpServerHost : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize;
+            kestrel.Limits.MinRequestBodyDataRate = options.MinRequestBodyDataRate;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = options.Http2MaxStreamsPerConnection;
             kestrel.Listen(address, port, listen =>
             {
                 listen.Protocols = options.Protocols
@@ -94,7 +102,9 @@ internal sealed class HttpServerHost : IAsyncDisposable
         });
 
         builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(options.Logger);
+        // Through ClientCausedServerLogs: a client that went away is no collector error.
+        var serverLogger = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(new ClientCausedServerLogs(options.Logger)).CreateLogger();
+        builder.Logging.AddSerilog(serverLogger, dispose: true);
         // After AddSerilog, which registers its own provider rule at Trace that would win over a global minimum.
         builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Warning);
         // The host logs a failed start as an ERR with the whole stack; the same exception reaches the caller,

@@ -39,7 +39,7 @@ internal static class OtlpSignalCodecs
             ? new ExportTraceServiceResponse()
             : new ExportTraceServiceResponse { PartialSuccess = new() { RejectedSpans = rejected, ErrorMessage = message } },
         DropInvalid = OtlpTraces.RemoveWhere<InvalidSpan>,
-        InvalidReason = "a span needs a 16-byte trace_id, an 8-byte span_id and an empty or 8-byte parent_span_id",
+        InvalidReason = "a span needs a 16-byte trace_id and an 8-byte span_id, neither all zeroes, and an empty or 8-byte parent_span_id",
     };
 
     public static OtlpSignalCodec<ResourceMetrics> Metrics { get; } = new()
@@ -66,7 +66,10 @@ internal static class OtlpSignalCodecs
     /// <summary>Spans that break the OTLP id rules; removed, emptied scopes and resources with them.</summary>
     private readonly struct InvalidSpan : IOtlpFilter<ResourceSpans, ScopeSpans, Span>
     {
-        public bool Remove(ResourceSpans resource, ScopeSpans scope, Span span) => !(span.TraceId.Length == 16 && span.SpanId.Length == 8 && span.ParentSpanId.Length is 0 or 8);
+        // trace.proto: an id of all zeroes is invalid, as is one of another length.
+        public bool Remove(ResourceSpans resource, ScopeSpans scope, Span span) =>
+            !(span.TraceId.Length == 16 && span.SpanId.Length == 8 && span.ParentSpanId.Length is 0 or 8
+                && span.TraceId.Span.ContainsAnyExcept((byte)0) && span.SpanId.Span.ContainsAnyExcept((byte)0));
     }
 
     private readonly struct InvalidLogRecord : IOtlpFilter<ResourceLogs, ScopeLogs, LogRecord>

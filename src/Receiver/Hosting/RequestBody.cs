@@ -27,8 +27,11 @@ internal enum BodyReadStatus
     /// <summary>Content-Encoding not supported (answer 415).</summary>
     UnsupportedEncoding,
 
-    /// <summary>Corrupt compression or a broken request stream (answer 400).</summary>
+    /// <summary>Corrupt or truncated compression, or a malformed request stream such as an overflowing chunk size (answer 400).</summary>
     Unreadable,
+
+    /// <summary>The body arrived slower than Kestrel's minimum data rate (answer 408).</summary>
+    TooSlow,
 }
 
 /// <summary>A request body, or why there is none; dispose <see cref="Body"/> when set.</summary>
@@ -46,9 +49,14 @@ internal static class RequestBody
     /// The whole body of <paramref name="request"/>, decoded per its Content-Encoding, bounded by
     /// <paramref name="limit"/> bytes after decompression. Kestrel's own wire-size cap (when set to
     /// the same limit) is reported as <see cref="BodyReadStatus.TooLarge"/> too.
+    /// Not cancellable on purpose: a read cancelled through <c>RequestAborted</c> leaves Kestrel's
+    /// HTTP/1.1 body reader "in progress", and its drain then logs an error with a stack trace for
+    /// every client that went away. Kestrel fails the read itself when the connection is gone, and
+    /// the minimum data rate bounds a client that stays but stalls.
     /// </summary>
-    public static async ValueTask<BodyRead> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    public static async ValueTask<BodyRead> ReadAsync(HttpRequest request, int limit)
     {
+        var cancellationToken = CancellationToken.None;
         Stream? decoded = null;
         try
         {
@@ -59,14 +67,28 @@ internal static class RequestBody
             }
 
             var body = await ReadBoundedAsync(decoded, limit, request.ContentLength, cancellationToken).ConfigureAwait(false);
+            if (body is { } read && decoded is GZipStream { BaseStream: GzipTrailerCheck trailer } && !trailer.Matches(read.Length))
+            {
+                // GZipStream ends quietly when the input stops inside the 8-byte trailer; the body is cut short.
+                read.Dispose();
+                return new BodyRead(BodyReadStatus.Unreadable);
+            }
+
             return body is null ? new BodyRead(BodyReadStatus.TooLarge) : new BodyRead(BodyReadStatus.Ok, body);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return new BodyRead(BodyReadStatus.TooLarge);
         }
-        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException)
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
         {
+            return new BodyRead(BodyReadStatus.TooSlow);
+        }
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException
+            || (e is IOException && !request.HttpContext.RequestAborted.IsCancellationRequested))
+        {
+            // Kestrel reports a chunk size that overflows (FFFFFFFFFFFFFFFF) as a plain IOException;
+            // one raised after the client went away is its disconnect, which the caller logs as such.
             return new BodyRead(BodyReadStatus.Unreadable);
         }
         finally
@@ -99,7 +121,7 @@ internal static class RequestBody
 
         if (name.Equals("gzip", StringComparison.OrdinalIgnoreCase) || name.Equals("x-gzip", StringComparison.OrdinalIgnoreCase))
         {
-            return new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true);
+            return new GZipStream(new GzipTrailerCheck(request.Body), CompressionMode.Decompress, leaveOpen: true);
         }
 
         if (name.Equals("deflate", StringComparison.OrdinalIgnoreCase))
@@ -170,5 +192,45 @@ internal static class RequestBody
         buffer.Slice(0, 2).CopyTo(head);
         // RFC 1950: compression method 8 (deflate), window <= 32K, header checksum divisible by 31.
         return (head[0] & 0x0F) == 8 && head[0] >> 4 <= 7 && ((head[0] << 8) | head[1]) % 31 == 0;
+    }
+}
+
+/// <summary>
+/// Passes a gzip body through while keeping its last 4 bytes: the trailer's ISIZE (RFC 1952, the
+/// decompressed length mod 2^32), which .NET's GZipStream never checks, so a body cut anywhere in
+/// its trailer would be accepted. A multi-member body is judged by its last member's ISIZE, so
+/// concatenated members are refused (no OTLP client sends them).
+/// </summary>
+internal sealed class GzipTrailerCheck(Stream inner) : ReadOnlyPassThroughStream
+{
+    private uint _tail;
+    private long _total;
+
+    /// <summary>True when the body ended with a complete trailer whose ISIZE is <paramref name="decompressedLength"/>.</summary>
+    public bool Matches(long decompressedLength) => _total >= 18 && _tail == (uint)decompressedLength;
+
+    public override int Read(Span<byte> buffer)
+    {
+        var read = inner.Read(buffer);
+        Remember(buffer[..read]);
+        return read;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        Remember(buffer.Span[..read]);
+        return read;
+    }
+
+    private void Remember(ReadOnlySpan<byte> data)
+    {
+        _total += data.Length;
+        var start = Math.Max(0, data.Length - 4);
+        for (var i = start; i < data.Length; i++)
+        {
+            // Little-endian: the newest byte is the most significant of the last four.
+            _tail = (_tail >> 8) | ((uint)data[i] << 24);
+        }
     }
 }

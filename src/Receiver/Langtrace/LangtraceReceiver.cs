@@ -32,6 +32,7 @@ internal sealed class LangtraceReceiver : IReceiver
     private readonly OtlpSignalHandler<ResourceSpans> _traces;
     private readonly BearerTokenAuthenticator? _keys;
     private readonly RejectionCounter _rejections;
+    private readonly ClientDisconnects _disconnects;
     private readonly int _maxBodyBytes;
     private readonly ServerSet _servers = new("langtrace");
     private HttpServerHost? _server;
@@ -44,6 +45,7 @@ internal sealed class LangtraceReceiver : IReceiver
         _traces = OtlpSignalHandlers.Traces(context, _logger, targets.Traces, servesGrpc: false);
         _keys = config.ApiKeys.Count > 0 ? new BearerTokenAuthenticator(config.ApiKeys) : null;
         _rejections = new RejectionCounter(context.Metrics, context.Id);
+        _disconnects = new ClientDisconnects(_logger, _rejections);
         _maxBodyBytes = config.MaxRequestBodySizeMib * SizeLimit.BytesPerMib;
     }
 
@@ -59,6 +61,7 @@ internal sealed class LangtraceReceiver : IReceiver
             Logger = _logger,
             // The wire size is capped too: a compressed body larger than the decompressed limit is never legitimate.
             MaxRequestBodySize = _maxBodyBytes,
+            MinRequestBodyDataRate = _config.MinBodyRate.ToKestrel(),
             ConfigureApp = app => app.Run(HandleAsync),
         };
         _server = (await _servers.StartAsync([new ServerSpec(server, _config.Tls)], cancellationToken).ConfigureAwait(false))[0];
@@ -77,9 +80,10 @@ internal sealed class LangtraceReceiver : IReceiver
         {
             await HandleCoreAsync(context).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (context.RequestAborted.IsCancellationRequested && !DoorFailures.IsResourceExhaustion(e))
         {
-            // The client went away; nobody is left to answer.
+            // The client went away (cancelled read or write, reset connection); nobody is left to answer.
+            _disconnects.Record(context, Transport.Http, e);
         }
         catch (Exception e) when (DoorFailures.IsResourceExhaustion(e))
         {
@@ -134,7 +138,7 @@ internal sealed class LangtraceReceiver : IReceiver
             }
         }
 
-        var read = await RequestBody.ReadAsync(request, _maxBodyBytes, ct).ConfigureAwait(false);
+        var read = await RequestBody.ReadAsync(request, _maxBodyBytes).ConfigureAwait(false);
         switch (read.Status)
         {
             case BodyReadStatus.UnsupportedEncoding:
@@ -142,6 +146,9 @@ internal sealed class LangtraceReceiver : IReceiver
                 return;
             case BodyReadStatus.Unreadable:
                 await RejectAsync(context, StatusCodes.Status400BadRequest, "decode", "request body could not be read or decompressed").ConfigureAwait(false);
+                return;
+            case BodyReadStatus.TooSlow:
+                await RejectAsync(context, StatusCodes.Status408RequestTimeout, "too_slow", "request body arrived slower than the minimum data rate").ConfigureAwait(false);
                 return;
             case BodyReadStatus.TooLarge:
                 await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "too_large", $"request body exceeds {_maxBodyBytes} bytes after decompression").ConfigureAwait(false);

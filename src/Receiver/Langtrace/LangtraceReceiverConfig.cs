@@ -18,10 +18,14 @@ internal sealed class LangtraceReceiverConfig : ComponentConfig
 
     public TlsServerConfig? Tls { get; set; }
 
+    /// <summary>Slowest body accepted (408 below it).</summary>
+    public Hosting.MinBodyRateConfig MinBodyRate { get; set; } = new();
+
     public override void Validate(ConfigErrors errors)
     {
         Pipeline.Configuration.Endpoint.ValidateListen(Endpoint, errors.At("endpoint"));
         SizeLimit.ValidateMib(MaxRequestBodySizeMib, errors.At("max_request_body_size_mib"));
+        MinBodyRate.Validate(errors.At("min_body_rate"));
 
         for (var i = 0; i < ApiKeys.Count; i++)
         {

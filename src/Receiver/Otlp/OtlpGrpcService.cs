@@ -170,6 +170,8 @@ internal sealed class OtlpGrpcMethodProvider(
 /// </summary>
 internal sealed class OtlpGrpcMiddleware(BearerTokenAuthenticator? auth, RejectionCounter rejections, Serilog.ILogger logger)
 {
+    private readonly ClientDisconnects _disconnects = new(logger, rejections);
+
     /// <summary>HttpContext item naming the rejection reason when the status alone does not tell it (too_deep, out_of_memory).</summary>
     public const string RejectionReasonKey = "collector.rejection_reason";
 
@@ -177,14 +179,31 @@ internal sealed class OtlpGrpcMiddleware(BearerTokenAuthenticator? auth, Rejecti
     {
         if (auth is not null && !auth.IsAuthorized(context.Request.Headers.Authorization))
         {
-            // A trailers-only response: the status travels in the headers and no message is read.
-            var response = context.Response;
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = "application/grpc";
-            response.Headers["grpc-status"] = ((int)StatusCode.Unauthenticated).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            response.Headers["grpc-message"] = "missing or invalid bearer token";
-            rejections.Count(Transport.Grpc, "unauthenticated");
-            logger.Debug("Rejected unauthenticated OTLP/gRPC call from {Client}", context.Connection.RemoteIpAddress);
+            RejectBeforeReading(context, StatusCode.Unauthenticated, "unauthenticated", "missing or invalid bearer token");
+            return;
+        }
+
+        // The gRPC spec defines compressed-flag 0 and 1 only; grpc-dotnet would throw on any other
+        // (UNKNOWN and an error stack trace). Peeked, not consumed: grpc-dotnet reads the frame again.
+        // Not cancelled by RequestAborted (see RequestBody.ReadAsync): Kestrel ends the read when the stream goes.
+        byte flag;
+        try
+        {
+            var peek = await context.Request.BodyReader.ReadAtLeastAsync(1, CancellationToken.None).ConfigureAwait(false);
+            flag = peek.Buffer.IsEmpty ? (byte)0 : peek.Buffer.FirstSpan[0];
+            context.Request.BodyReader.AdvanceTo(peek.Buffer.Start);
+        }
+        catch (Exception e) when (context.RequestAborted.IsCancellationRequested && !DoorFailures.IsResourceExhaustion(e))
+        {
+            _disconnects.Record(context, Transport.Grpc, e);
+            return;
+        }
+
+        if (flag > 1)
+        {
+            // As for a compression the server does not know (gRPC compression spec): UNIMPLEMENTED plus what it accepts.
+            context.Response.Headers["grpc-accept-encoding"] = "identity,gzip";
+            RejectBeforeReading(context, StatusCode.Unimplemented, "bad_content_encoding", $"message compressed-flag {flag} is neither 0 (identity) nor 1 (grpc-encoding)");
             return;
         }
 
@@ -194,6 +213,18 @@ internal sealed class OtlpGrpcMiddleware(BearerTokenAuthenticator? auth, Rejecti
         {
             rejections.Count(Transport.Grpc, reason);
         }
+    }
+
+    /// <summary>A trailers-only response: the status travels in the headers and no message is read.</summary>
+    private void RejectBeforeReading(HttpContext context, StatusCode code, string reason, string message)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
+        response.Headers["grpc-status"] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.Headers["grpc-message"] = message;
+        rejections.Count(Transport.Grpc, reason);
+        logger.Debug("Rejected OTLP/gRPC call {Path} from {Client}: {Code} {Message}", context.Request.Path.Value, context.Connection.RemoteIpAddress, code, message);
     }
 
     private static string? StatusOf(HttpContext context)

@@ -26,6 +26,7 @@ internal sealed class OtlpHttpHandler
     private readonly BearerTokenAuthenticator? _auth;
     private readonly int _maxBodyBytes;
     private readonly RejectionCounter _rejections;
+    private readonly ClientDisconnects _disconnects;
     private readonly ILogger _logger;
 
     public OtlpHttpHandler(
@@ -43,6 +44,7 @@ internal sealed class OtlpHttpHandler
         _auth = auth;
         _maxBodyBytes = maxBodyBytes;
         _rejections = rejections;
+        _disconnects = new ClientDisconnects(logger, rejections);
         _logger = logger;
     }
 
@@ -57,6 +59,14 @@ internal sealed class OtlpHttpHandler
     {
         try
         {
+            // Before the path is looked at: which signals are served is the layout, not for strangers.
+            if (_auth is not null && !_auth.IsAuthorized(context.Request.Headers.Authorization))
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await RejectAsync(context, StatusCodes.Status401Unauthorized, StatusCode.Unauthenticated, "unauthenticated", "missing or invalid bearer token", FormatOf(context.Request.ContentType)).ConfigureAwait(false);
+                return;
+            }
+
             var task = context.Request.Path.Value switch
             {
                 "/v1/traces" => HandleAsync(context, _traces),
@@ -66,9 +76,10 @@ internal sealed class OtlpHttpHandler
             };
             await task.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (context.RequestAborted.IsCancellationRequested && !DoorFailures.IsResourceExhaustion(e))
         {
-            // The client went away; nobody is left to answer.
+            // The client went away (cancelled read or write, reset connection); nobody is left to answer.
+            _disconnects.Record(context, Transport.Http, e);
         }
         catch (Exception e) when (DoorFailures.IsResourceExhaustion(e))
         {
@@ -102,13 +113,6 @@ internal sealed class OtlpHttpHandler
             return;
         }
 
-        if (_auth is not null && !_auth.IsAuthorized(request.Headers.Authorization))
-        {
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-            await RejectAsync(context, StatusCodes.Status401Unauthorized, StatusCode.Unauthenticated, "unauthenticated", "missing or invalid bearer token", format).ConfigureAwait(false);
-            return;
-        }
-
         if (!HttpMethods.IsPost(request.Method))
         {
             context.Response.Headers.Allow = "POST";
@@ -122,7 +126,7 @@ internal sealed class OtlpHttpHandler
             return;
         }
 
-        var read = await RequestBody.ReadAsync(request, _maxBodyBytes, ct).ConfigureAwait(false);
+        var read = await RequestBody.ReadAsync(request, _maxBodyBytes).ConfigureAwait(false);
         switch (read.Status)
         {
             case BodyReadStatus.UnsupportedEncoding:
@@ -130,6 +134,9 @@ internal sealed class OtlpHttpHandler
                 return;
             case BodyReadStatus.Unreadable:
                 await RejectAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, "decode", "request body could not be read or decompressed", format).ConfigureAwait(false);
+                return;
+            case BodyReadStatus.TooSlow:
+                await RejectAsync(context, StatusCodes.Status408RequestTimeout, StatusCode.DeadlineExceeded, "too_slow", "request body arrived slower than the minimum data rate", format).ConfigureAwait(false);
                 return;
         }
 

@@ -92,11 +92,16 @@ internal sealed class OtlpReceiver : IReceiver
                 Logger = _logger,
                 // grpc-dotnet enforces max_recv_msg_size_mib per message itself.
                 MaxRequestBodySize = null,
+                Http2MaxStreamsPerConnection = grpc.MaxConcurrentStreams,
                 ConfigureServices = services =>
                 {
                     // grpc-dotnet applies the limit to the compressed message and, while inflating, to the
                     // decompressed one (a gzip bomb stops at the limit; verified by the receiver tests).
-                    services.AddGrpc(o => o.MaxReceiveMessageSize = maxBytes);
+                    services.AddGrpc(o =>
+                    {
+                        o.MaxReceiveMessageSize = maxBytes;
+                        o.CompressionProviders = [new GrpcGzipProvider()];
+                    });
                     services.AddSingleton(new OtlpGrpcService());
                     services.AddSingleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<OtlpGrpcService>>(new OtlpGrpcMethodProvider(_traces, _metrics, _logs));
                 },
@@ -121,6 +126,7 @@ internal sealed class OtlpReceiver : IReceiver
                 Logger = _logger,
                 // The wire size is capped too: a compressed body larger than the decompressed limit is never legitimate.
                 MaxRequestBodySize = maxBytes,
+                MinRequestBodyDataRate = http.MinBodyRate.ToKestrel(),
                 ConfigureApp = app => app.Run(handler.HandleAsync),
             },
             http.Tls);

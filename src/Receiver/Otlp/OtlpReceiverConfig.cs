@@ -24,6 +24,10 @@ internal sealed class OtlpReceiverConfig : ComponentConfig
             var at = protocols.At("grpc");
             Endpoint.ValidateListen(grpc.Endpoint, at.At("endpoint"));
             SizeLimit.ValidateMib(grpc.MaxRecvMsgSizeMib, at.At("max_recv_msg_size_mib"));
+            if (grpc.MaxConcurrentStreams < 1)
+            {
+                at.Add("max_concurrent_streams", "must be at least 1");
+            }
         }
 
         if (Protocols.Http is { } http)
@@ -31,6 +35,7 @@ internal sealed class OtlpReceiverConfig : ComponentConfig
             var at = protocols.At("http");
             Endpoint.ValidateListen(http.Endpoint, at.At("endpoint"));
             SizeLimit.ValidateMib(http.MaxRequestBodySizeMib, at.At("max_request_body_size_mib"));
+            http.MinBodyRate.Validate(at.At("min_body_rate"));
         }
 
         if (Protocols is { Grpc: { } g, Http: { } h }
@@ -56,6 +61,12 @@ internal sealed class OtlpReceiverConfig : ComponentConfig
         /// <summary>Largest accepted message, compressed on the wire and after decompression.</summary>
         public int MaxRecvMsgSizeMib { get; set; } = 16;
 
+        /// <summary>
+        /// HTTP/2 streams one connection may have open at once (Kestrel's default). Streams a client
+        /// reset still count until their handler finished, which is what bounds a rapid-reset flood.
+        /// </summary>
+        public int MaxConcurrentStreams { get; set; } = 100;
+
         public TlsServerConfig? Tls { get; set; }
     }
 
@@ -67,5 +78,8 @@ internal sealed class OtlpReceiverConfig : ComponentConfig
         public int MaxRequestBodySizeMib { get; set; } = 20;
 
         public TlsServerConfig? Tls { get; set; }
+
+        /// <summary>Slowest body accepted (408 below it).</summary>
+        public Hosting.MinBodyRateConfig MinBodyRate { get; set; } = new();
     }
 }
