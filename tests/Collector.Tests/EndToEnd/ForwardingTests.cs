@@ -21,6 +21,11 @@ namespace Collector.Tests.Forwarding;
 [NonParallelizable] // reads the process-wide materialisation counter
 public sealed class ForwardingTests
 {
+    /// <summary>Valid ids for hand-built spans: all-zero ids are invalid per OTLP and refused by the scanner.</summary>
+    private static readonly byte[] Id16 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+
+    private static readonly byte[] Id8 = [1, 2, 3, 4, 5, 6, 7, 8];
+
     [Test]
     public void Scanner_counts_match_the_decoder_for_random_requests_of_every_signal()
     {
@@ -69,7 +74,7 @@ public sealed class ForwardingTests
         static byte[] Request(byte[] anyValue)
         {
             var keyValue = Concat(LengthDelimited(1, "k"u8.ToArray()), LengthDelimited(2, anyValue));
-            var span = Concat(LengthDelimited(1, new byte[16]), LengthDelimited(2, new byte[8]), LengthDelimited(9, keyValue));
+            var span = Concat(LengthDelimited(1, Id16), LengthDelimited(2, Id8), LengthDelimited(9, keyValue));
             return LengthDelimited(1, LengthDelimited(2, LengthDelimited(2, span)));
         }
 
@@ -93,7 +98,7 @@ public sealed class ForwardingTests
         static byte[] Request(byte[] key)
         {
             var keyValue = Concat(LengthDelimited(1, key), LengthDelimited(2, LengthDelimited(1, "v"u8.ToArray())));
-            var span = Concat(LengthDelimited(1, new byte[16]), LengthDelimited(2, new byte[8]), LengthDelimited(9, keyValue));
+            var span = Concat(LengthDelimited(1, Id16), LengthDelimited(2, Id8), LengthDelimited(9, keyValue));
             return LengthDelimited(1, LengthDelimited(2, LengthDelimited(2, span)));
         }
 
@@ -198,16 +203,16 @@ public sealed class ForwardingTests
     [Test]
     public void Scanner_agrees_with_the_parser_on_non_canonical_varints_huge_lengths_and_unexpected_wire_types()
     {
-        var span = Concat(LengthDelimited(1, new byte[16]), LengthDelimited(2, new byte[8]));
+        var span = Concat(LengthDelimited(1, Id16), LengthDelimited(2, Id8));
         byte[] Wrap(byte[] s) => LengthDelimited(1, LengthDelimited(2, LengthDelimited(2, s)));
         var cases = new Dictionary<string, byte[]>
         {
             // span tag 0x0A written as a 6-byte varint (non-canonical, value 10)
             ["padded tag"] = LengthDelimited(1, LengthDelimited(2, Concat([0x92, 0x80, 0x80, 0x80, 0x80, 0x00, (byte)span.Length], span))),
             // trace_id length as a 10-byte varint of 16
-            ["padded length"] = Wrap(Concat([0x0A, 0x90, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], new byte[16], LengthDelimited(2, new byte[8]))),
+            ["padded length"] = Wrap(Concat([0x0A, 0x90, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], Id16, LengthDelimited(2, Id8))),
             // length with bit 32 set (parser truncates to 32 bits)
-            ["length 2^32+16"] = Wrap(Concat([0x0A, 0x90, 0x80, 0x80, 0x80, 0x10], new byte[16], LengthDelimited(2, new byte[8]))),
+            ["length 2^32+16"] = Wrap(Concat([0x0A, 0x90, 0x80, 0x80, 0x80, 0x10], Id16, LengthDelimited(2, Id8))),
             // tag above uint.MaxValue whose low 32 bits are a valid tag
             ["tag 2^32+10"] = LengthDelimited(1, LengthDelimited(2, Concat([0x92, 0x80, 0x80, 0x80, 0x10, (byte)span.Length], span))),
             // unknown field 100 (wire 1) inside a span
