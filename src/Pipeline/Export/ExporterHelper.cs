@@ -16,7 +16,7 @@ internal sealed record ExporterHelperSettings(TimeSpan Timeout, RetryOnFailureCo
 /// -> retry (<see cref="RetrySender{T}"/>) -> per-attempt timeout (<see cref="TimeoutSender{T}"/>) -> sender.
 /// This class composes them and runs the lifecycle: start, shutdown draining, and the abort when
 /// shutdown runs out of time. It is also an admission gate of every pipeline it serves: under
-/// <c>sending_queue.on_full: reject</c> a full queue refuses at the door (see <see cref="IExportQueue{T}.CheckAdmission"/>).
+/// <c>sending_queue.on_full: reject</c> a full queue refuses at the door (see <see cref="IExportQueue{T}.AdmissionRefusal"/>).
 /// </summary>
 internal sealed class ExporterHelper<T> : IExporter<T>, IAdmissionControl
     where T : class, IMessage<T>

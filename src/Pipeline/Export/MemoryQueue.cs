@@ -10,7 +10,7 @@ namespace Collector.Pipeline.Export;
 /// answer acks settle when a batch is taken, delivery acks (durable ingress) when it was sent or
 /// dropped by rule (queue_full, retries_exhausted) and fail when shutdown drops it. When full,
 /// <c>sending_queue.on_full</c> decides: <c>reject</c> (the default) refuses at the pipeline door
-/// (<see cref="CheckAdmission"/>) and still queues a batch that was admitted before the queue filled;
+/// (<see cref="AdmissionRefusal"/>) and still queues a batch that was admitted before the queue filled;
 /// <c>drop</c> drops what does not fit (queue_full).
 /// </summary>
 internal sealed class MemoryQueue<T> : IExportQueue<T>

@@ -1,7 +1,6 @@
 using Collector.Pipeline.Spool;
 using Collector.Pipeline.Telemetry;
 using Google.Protobuf;
-using Google.Protobuf.Collections;
 
 namespace Collector.Pipeline.Export;
 
@@ -22,8 +21,6 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     /// <summary>Spooled batches that fail to parse in a row before a consumer gives the turn back.</summary>
     private const int MaxUnreadablePerLease = 8;
 
-    private static readonly SignalOps<T> Ops = SignalOps<T>.Instance;
-
     private readonly MemoryQueue<T> _memory;
     private readonly SharedSpool _sharedSpool;
     private readonly ReplayGate _replay;
@@ -41,7 +38,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     /// <summary>
     /// Why the spool refused the last batch offered to it (full, or failing), null once one was taken;
     /// with <see cref="_spoolRefusedAtCount"/>, its row count then: the door refuses while the memory
-    /// queue is full and the spool has not shrunk since (see <see cref="CheckAdmission"/>).
+    /// queue is full and the spool has not shrunk since (see <see cref="AdmissionRefusal"/>).
     /// </summary>
     private AdmissionRefusal? _spoolRefusal;
     private long _spoolRefusedAtCount;
@@ -57,7 +54,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
         _memory = memory;
         _telemetry = telemetry;
         _stopping = stopping;
-        _signal = Ops.Signal;
+        _signal = SignalOps<T>.Instance.Signal;
         _sharedSpool = SharedSpool.For(context, spool);
         _writeAhead = spool.Durability == SpoolDurability.WriteAhead;
         _degradeOnFailure = spool.OnUnavailable == SpoolOnUnavailable.Degrade;
@@ -419,7 +416,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
         }
     }
 
-    /// <summary>The spool would not take a batch: remembered, with its row count, for <see cref="CheckAdmission"/>.</summary>
+    /// <summary>The spool would not take a batch: remembered, with its row count, for <see cref="AdmissionRefusal"/>.</summary>
     private void SpoolRefused(DiskSpool spool, AdmissionRefusal refusal)
     {
         Volatile.Write(ref _spoolRefusedAtCount, spool.Count);
@@ -431,7 +428,7 @@ internal sealed class SpoolQueue<T> : IExportQueue<T>
     /// it is there. Without an open spool it is dropped under <paramref name="noSpoolReason"/>; a full or
     /// failing spool drops it under spool_full / spool_error, counted and logged unless
     /// <paramref name="countDrops"/> is false (the caller keeps it). A refusal is remembered for the
-    /// door (<see cref="CheckAdmission"/>). The batch is not mutated (it may be shared).
+    /// door (<see cref="AdmissionRefusal"/>). The batch is not mutated (it may be shared).
     /// </summary>
     private bool Spill(Batch<T> batch, Counter noSpoolReason, bool countDrops = true)
     {

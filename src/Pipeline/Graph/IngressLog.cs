@@ -15,7 +15,7 @@ namespace Collector.Pipeline.Graph;
 /// rule what the processors made of it. A failed delivery (shutdown, a spool error) leaves the row
 /// for the next start, which replays it through the processors.
 /// </summary>
-internal sealed class IngressLog<T> : IDisposable
+internal sealed class IngressLog<T>
     where T : class, IMessage<T>
 {
     private static readonly Signal LogSignal = SignalOps<T>.Instance.Signal;
@@ -174,12 +174,6 @@ internal sealed class IngressLog<T> : IDisposable
         _spool.Dispose();
     }
 
-    public void Dispose()
-    {
-        _settled.Writer.TryComplete();
-        _spool.Dispose();
-    }
-
     private string? Append(Batch<T> batch, List<long> ids)
     {
         var result = _spool.TryAppend(LogSignal, batch.ToRequestBytes(), batch.ItemCount, lease: true);
@@ -206,15 +200,15 @@ internal sealed class IngressLog<T> : IDisposable
     private IngressEntry Track(List<long> ids, int items)
     {
         Interlocked.Increment(ref _outstanding);
-        var entry = new IngressEntry(ids, items, new DeliveryAck(waitsForDelivery: true));
+        var entry = new IngressEntry(ids, items, new DeliveryAck(waitsForDelivery: true), _settled.Writer);
         entry.Ack.Task.ContinueWith(
             static (outcome, state) =>
             {
-                var (log, settled) = ((IngressLog<T>, IngressEntry))state!;
+                var settled = (IngressEntry)state!;
                 settled.Failure = outcome.Result;
-                log._settled.Writer.TryWrite(settled);
+                settled.SettledTo.TryWrite(settled);
             },
-            (this, entry),
+            entry,
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
@@ -261,14 +255,17 @@ internal sealed class IngressLog<T> : IDisposable
     }
 }
 
-/// <summary>One committed request: its rows, items and the delivery ack that settles them.</summary>
-internal sealed class IngressEntry(List<long> ids, int items, DeliveryAck ack)
+/// <summary>One committed request: its rows, items, the delivery ack that settles them and the log's settler queue.</summary>
+internal sealed class IngressEntry(List<long> ids, int items, DeliveryAck ack, ChannelWriter<IngressEntry> settledTo)
 {
     public List<long> Ids { get; } = ids;
 
     public int Items { get; } = items;
 
     public DeliveryAck Ack { get; } = ack;
+
+    /// <summary>Where the entry goes once its ack settled (the log's one settler task).</summary>
+    public ChannelWriter<IngressEntry> SettledTo { get; } = settledTo;
 
     /// <summary>The ack's failure reason once settled; null when released.</summary>
     public string? Failure { get; set; }

@@ -116,9 +116,10 @@ internal sealed class MemoryGate : IMemoryAdmission
         _logger = logger;
         _refusal = refusal;
         Limits = MemoryLimits.From(settings, budget);
-        Description = settings.LimitMib > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"refuses data above {Limits.SoftBytes >> 20} MiB of managed heap and forces a GC above {Limits.HardBytes >> 20} MiB (limit_mib)")
-            : string.Create(CultureInfo.InvariantCulture, $"refuses data above {Limits.SoftBytes >> 20} MiB of managed heap and forces a GC above {Limits.HardBytes >> 20} MiB ({settings.LimitPercentage - settings.SpikeLimitPercentage}% and {settings.LimitPercentage}% of {budget.TotalBytes >> 20} MiB available, from {budget.SourceName})");
+        var source = settings.LimitMib > 0
+            ? "limit_mib"
+            : string.Create(CultureInfo.InvariantCulture, $"{settings.LimitPercentage - settings.SpikeLimitPercentage}% and {settings.LimitPercentage}% of {budget.TotalBytes >> 20} MiB available, from {budget.SourceName}");
+        Description = string.Create(CultureInfo.InvariantCulture, $"refuses data above {Limits.SoftBytes >> 20} MiB of managed heap and forces a GC above {Limits.HardBytes >> 20} MiB ({source})");
     }
 
     public MemoryLimits Limits { get; }

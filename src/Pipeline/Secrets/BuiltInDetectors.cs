@@ -6,7 +6,34 @@ namespace Collector.Pipeline.Secrets;
 /// <summary>A range of a text to mask and the rule that found it (a <see cref="RedactionDetector"/> or a user rule).</summary>
 internal readonly record struct Hit(int Start, int Length, int Rule)
 {
+    private static readonly Comparison<Hit> ByStartLongestFirst = static (x, y) => x.Start != y.Start ? x.Start.CompareTo(y.Start) : y.Length.CompareTo(x.Length);
+
     public int End => Start + Length;
+
+    /// <summary>
+    /// Sorts <paramref name="hits"/> and merges overlapping ones in place into disjoint ranges, in text
+    /// order; each merged range keeps the rule of its first (longest at that start) hit. The redaction
+    /// processor and <see cref="LogText"/> both mask the union of what the detectors found.
+    /// </summary>
+    public static void SortAndMerge(List<Hit> hits)
+    {
+        hits.Sort(ByStartLongestFirst);
+        var kept = 0;
+        for (var i = 0; i < hits.Count; i++)
+        {
+            var hit = hits[i];
+            if (kept > 0 && hit.Start < hits[kept - 1].End)
+            {
+                var last = hits[kept - 1];
+                hits[kept - 1] = last with { Length = Math.Max(last.End, hit.End) - last.Start };
+                continue;
+            }
+
+            hits[kept++] = hit;
+        }
+
+        hits.RemoveRange(kept, hits.Count - kept);
+    }
 }
 
 /// <summary>

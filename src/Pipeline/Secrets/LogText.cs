@@ -125,22 +125,12 @@ internal static class LogText
             return text;
         }
 
-        hits.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : b.Length.CompareTo(a.Length));
+        Hit.SortAndMerge(hits);
         var result = new StringBuilder(text.Length);
         var position = 0;
         foreach (var hit in hits)
         {
-            if (hit.End <= position)
-            {
-                continue;
-            }
-
-            // Overlapping hits merge into one mask.
-            if (hit.Start >= position)
-            {
-                result.Append(text, position, hit.Start - position).Append(Mask);
-            }
-
+            result.Append(text, position, hit.Start - position).Append(Mask);
             position = hit.End;
         }
 

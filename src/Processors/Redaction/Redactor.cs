@@ -330,23 +330,14 @@ internal sealed partial class Redactor
     /// <summary>Replaces the union of the hit ranges; overlapping hits (a JWT after "Bearer") count once.</summary>
     private string Replace(ReadOnlySpan<char> text, List<Hit> hits, RedactionTally tally, ref int masked)
     {
-        hits.Sort(HitOrder.Instance);
+        Hit.SortAndMerge(hits);
         var output = new StringBuilder(text.Length);
         var position = 0;
-        var i = 0;
-        while (i < hits.Count)
+        foreach (var hit in hits)
         {
-            var start = hits[i].Start;
-            var end = hits[i].End;
-            var rule = hits[i].Rule;
-            for (i++; i < hits.Count && hits[i].Start < end; i++)
-            {
-                end = Math.Max(end, hits[i].End);
-            }
-
-            output.Append(text[position..start]).Append(Replacement(text[start..end]));
-            position = end;
-            tally.MaskedByRule[rule]++;
+            output.Append(text[position..hit.Start]).Append(Replacement(text[hit.Start..hit.End]));
+            position = hit.End;
+            tally.MaskedByRule[hit.Rule]++;
             masked++;
         }
 
@@ -474,13 +465,6 @@ internal sealed partial class Redactor
 
     private static Regex[] Compile(List<string> patterns, TimeSpan timeout) =>
         [.. patterns.Select(p => new Regex(p, RegexOptions.Compiled | RegexOptions.CultureInvariant, timeout))];
-
-    private sealed class HitOrder : IComparer<Hit>
-    {
-        public static readonly HitOrder Instance = new();
-
-        public int Compare(Hit x, Hit y) => x.Start != y.Start ? x.Start.CompareTo(y.Start) : y.Length.CompareTo(x.Length);
-    }
 }
 
 /// <summary>Attributes added to an item that redaction changed, when <c>summary</c> is on.</summary>

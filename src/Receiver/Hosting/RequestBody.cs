@@ -56,17 +56,16 @@ internal static class RequestBody
     /// </summary>
     public static async ValueTask<BodyRead> ReadAsync(HttpRequest request, int limit)
     {
-        var cancellationToken = CancellationToken.None;
         Stream? decoded = null;
         try
         {
-            decoded = await OpenDecodedAsync(request, cancellationToken).ConfigureAwait(false);
+            decoded = await OpenDecodedAsync(request, CancellationToken.None).ConfigureAwait(false);
             if (decoded is null)
             {
                 return new BodyRead(BodyReadStatus.UnsupportedEncoding);
             }
 
-            var body = await ReadBoundedAsync(decoded, limit, request.ContentLength, cancellationToken).ConfigureAwait(false);
+            var body = await ReadBoundedAsync(decoded, limit, request.ContentLength, CancellationToken.None).ConfigureAwait(false);
             if (body is { } read && decoded is GZipStream { BaseStream: GzipTrailerCheck trailer } && !trailer.Matches(read.Length))
             {
                 // GZipStream ends quietly when the input stops inside the 8-byte trailer; the body is cut short.
